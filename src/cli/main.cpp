@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("tsfleet: under construction"); return 6; }

@@ -1,0 +1,56 @@
+#pragma once
+// Test helpers shared by unit and integration tests: temporary directories, running real
+// subprocesses (the tsfleet binary, nix-instantiate, promtool, just) and reading files.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tsfleet::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively) when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // exit status, or 128+signal when killed by a signal
+  std::string out;     // everything written to stdout
+  std::string err;     // everything written to stderr
+};
+
+struct ProcessOptions {
+  std::optional<std::filesystem::path> cwd;
+  std::map<std::string, std::string> env;  // added to (or overriding) the parent's environment
+  std::vector<std::string> unset_env;      // removed from the environment
+  std::string stdin_data;                  // fed to the child's stdin, then closed
+  int timeout_seconds = 120;               // the child is killed after this (a safety net)
+};
+
+// Runs argv[0] (looked up in PATH) with argv; waits for it; captures stdout and stderr.
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// Runs the tsfleet binary under test with the given arguments.
+ProcessResult run_tsfleet(const std::vector<std::string>& args, const ProcessOptions& options = {});
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& content);
+
+// The repository's source tree and the build tree.
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
+
+// Whether a program is on PATH (tests that need nix-instantiate, promtool... say so when absent).
+bool have_program(const std::string& name);
+
+}  // namespace tsfleet::testing
