@@ -1,0 +1,44 @@
+#include "verbs.h"
+
+#include <fmt/format.h>
+
+#include "tsfleet/error.h"
+
+namespace tsfleet::cli {
+
+namespace {
+
+// A verb a later release delivers: it exists, says what it will do, and refuses honestly.
+std::function<void(CLI::App&, const GlobalOptions&, Runner&)> not_yet(const char* name) {
+  return [name](CLI::App& sub, const GlobalOptions&, Runner& run) {
+    sub.allow_extras();
+    run = [name]() -> int {
+      throw Error(ErrorCategory::unavailable,
+                  fmt::format("`tsfleet {}` is not available yet in this version: nothing was done", name));
+    };
+  };
+}
+
+}  // namespace
+
+const std::vector<Verb>& verbs() {
+  static const std::vector<Verb> table = {
+      {"configure", "Write one NixOS module per host from its role in the fleet file", "the fleet file only", true,
+       setup_configure},
+      {"check", "Lint the fleet file and NixOS modules offline (for CI)", "the fleet file and .nix files", false,
+       not_yet("check")},
+      {"up", "Connect this host idempotently with its role's flags and an auth key from a secret file",
+       "the local tailscaled and the fleet file", false, not_yet("up")},
+      {"status", "Show the fleet as the daemon sees it: online, direct or relayed, routes, exit node, key expiry",
+       "the local tailscaled (and the fleet file)", false, not_yet("status")},
+      {"test", "Probe the tailnet: ping direct vs DERP, ICMP, MTU, MagicDNS, routes, exit node, throughput",
+       "the local tailscaled and the network", false, not_yet("test")},
+      {"monitor", "Watch health continuously: state changes, Prometheus metrics, alert hooks",
+       "the local tailscaled", false, not_yet("monitor")},
+      {"doctor", "Diagnose the known failure modes on this host and print the NixOS fix",
+       "this host's /proc, /sys, /etc and tailscaled", false, not_yet("doctor")},
+  };
+  return table;
+}
+
+}  // namespace tsfleet::cli
