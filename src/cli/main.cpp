@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"tsfleet: configure, check, connect, test, watch and diagnose Tailscale on a fleet of NixOS machines"};
   app.set_version_flag("--version", std::string("tsfleet ") + TSFLEET_VERSION);
   app.require_subcommand(1, 1);
+  app.fallthrough();  // -v and -q work after the verb too
   cli::GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbose, "More logging on stderr (-vv for trace)");
   app.add_flag("-q,--quiet", global.quiet, "Only errors on stderr");

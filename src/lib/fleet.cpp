@@ -306,9 +306,11 @@ class Loader {
     if (auto f = L.get("tags")) {
       for (const auto& e : array_at(*f)) {
         std::string t = string_at(e);
-        if (!is_valid_tag(t))
-          fail(e.path, fmt::format("\"{}\" is not a valid tag: write \"tag:name\" (a letter, then letters, digits or '-')",
-                                   t.rfind("tag:", 0) == 0 ? t : "tag:" + t));
+        if (!is_valid_tag(t)) {
+          if (t.rfind("tag:", 0) != 0 && is_valid_tag("tag:" + t))
+            fail(e.path, fmt::format("\"{}\" is not a valid tag: ACL tags start with \"tag:\", write \"tag:{}\"", t, t));
+          fail(e.path, fmt::format("\"{}\" is not a valid tag: write \"tag:name\" (a letter, then letters, digits or '-')", t));
+        }
         if (std::find(h.tags.begin(), h.tags.end(), t) == h.tags.end()) h.tags.push_back(t);
       }
     }

@@ -37,6 +37,13 @@ struct ProcessOptions {
   int timeout_seconds = 120;               // the child is killed after this (a safety net)
 };
 
+// Options that run the child in `dir`.
+inline ProcessOptions in_dir(const std::filesystem::path& dir) {
+  ProcessOptions o;
+  o.cwd = dir;
+  return o;
+}
+
 // Runs argv[0] (looked up in PATH) with argv; waits for it; captures stdout and stderr.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
