@@ -1,0 +1,617 @@
+#include "lexer.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace tsfleet::nix::detail {
+namespace {
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+bool is_path_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '+'; }
+bool is_id_start(char c) { return is_alpha(c) || c == '_'; }
+bool is_id_char(char c) { return is_alnum(c) || c == '_' || c == '\'' || c == '-'; }
+bool is_scheme_char(char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; }
+bool is_uri_char(char c) {
+  if (is_alnum(c)) return true;
+  switch (c) {
+    case '%': case '/': case '?': case ':': case '@': case '&': case '=': case '+': case '$':
+    case ',': case '-': case '_': case '.': case '!': case '~': case '*': case '\'':
+      return true;
+    default:
+      return false;
+  }
+}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+Tok keyword(std::string_view s) {
+  switch (s.size()) {
+    case 2:
+      if (s == "if") return Tok::If;
+      if (s == "in") return Tok::In;
+      if (s == "or") return Tok::OrKw;
+      break;
+    case 3:
+      if (s == "let") return Tok::Let;
+      if (s == "rec") return Tok::Rec;
+      break;
+    case 4:
+      if (s == "then") return Tok::Then;
+      if (s == "else") return Tok::Else;
+      if (s == "with") return Tok::With;
+      break;
+    case 6:
+      if (s == "assert") return Tok::Assert;
+      break;
+    case 7:
+      if (s == "inherit") return Tok::Inherit;
+      break;
+    default:
+      break;
+  }
+  return Tok::Id;
+}
+
+}  // namespace
+
+std::string_view token_display_name(Tok t) noexcept {
+  switch (t) {
+    case Tok::Eof: return "end of file";
+    case Tok::Invalid: return "invalid token";
+    case Tok::Error: return "invalid token";
+    case Tok::Id: return "ID";
+    case Tok::Str: return "STR";
+    case Tok::IndStr: return "IND_STR";
+    case Tok::Int: return "INT";
+    case Tok::Float: return "FLOAT";
+    case Tok::Path: return "PATH";
+    case Tok::HPath: return "HPATH";
+    case Tok::SPath: return "SPATH";
+    case Tok::PathEnd: return "PATH_END";
+    case Tok::Uri: return "URI";
+    case Tok::If: return "IF";
+    case Tok::Then: return "THEN";
+    case Tok::Else: return "ELSE";
+    case Tok::Assert: return "ASSERT";
+    case Tok::With: return "WITH";
+    case Tok::Let: return "LET";
+    case Tok::In: return "IN";
+    case Tok::Rec: return "REC";
+    case Tok::Inherit: return "INHERIT";
+    case Tok::Eq: return "EQ";
+    case Tok::Neq: return "NEQ";
+    case Tok::Leq: return "LEQ";
+    case Tok::Geq: return "GEQ";
+    case Tok::And: return "AND";
+    case Tok::Or: return "OR";
+    case Tok::Impl: return "IMPL";
+    case Tok::Update: return "UPDATE";
+    case Tok::Concat: return "CONCAT";
+    case Tok::OrKw: return "OR_KW";
+    case Tok::DollarCurly: return "DOLLAR_CURLY";
+    case Tok::IndStringOpen: return "IND_STRING_OPEN";
+    case Tok::IndStringClose: return "IND_STRING_CLOSE";
+    case Tok::Ellipsis: return "ELLIPSIS";
+    case Tok::Colon: return "':'";
+    case Tok::LBrace: return "'{'";
+    case Tok::RBrace: return "'}'";
+    case Tok::At: return "'@'";
+    case Tok::Semi: return "';'";
+    case Tok::Bang: return "'!'";
+    case Tok::Dot: return "'.'";
+    case Tok::Quote: return "'\"'";
+    case Tok::LParen: return "'('";
+    case Tok::RParen: return "')'";
+    case Tok::LBracket: return "'['";
+    case Tok::RBracket: return "']'";
+    case Tok::Assign: return "'='";
+    case Tok::Comma: return "','";
+    case Tok::Lt: return "'<'";
+    case Tok::Gt: return "'>'";
+    case Tok::Plus: return "'+'";
+    case Tok::Minus: return "'-'";
+    case Tok::Star: return "'*'";
+    case Tok::Slash: return "'/'";
+    case Tok::Question: return "'?'";
+  }
+  return "invalid token";
+}
+
+void unescape_string(std::string_view raw, std::string& out) {
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\' && i + 1 < raw.size()) {
+      c = raw[++i];
+      if (c == 'n') out += '\n';
+      else if (c == 'r') out += '\r';
+      else if (c == 't') out += '\t';
+      else out += c;
+    } else if (c == '\r') {
+      out += '\n';
+      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+    } else {
+      out += c;
+    }
+  }
+}
+
+Lexer::Lexer(std::string_view src) : src_(src) {
+  stack_.reserve(16);
+  stack_.push_back(Initial);
+}
+
+Pos Lexer::consume(size_t n) {
+  Pos start = cur_;
+  prev_lexeme_ = last_lexeme_;
+  last_lexeme_ = start;
+  size_t end = i_ + n;
+  for (; i_ < end; ++i_) {
+    char c = src_[i_];
+    if (c == '\n') {
+      ++cur_.line;
+      cur_.col = 1;
+    } else if (c == '\r') {
+      if (i_ + 1 < end && src_[i_ + 1] == '\n') ++i_;
+      ++cur_.line;
+      cur_.col = 1;
+    } else {
+      ++cur_.col;
+    }
+  }
+  return start;
+}
+
+Token Lexer::make(Tok kind, size_t len) {
+  Token t;
+  t.kind = kind;
+  t.text = src_.substr(i_, len);
+  t.pos = consume(len);
+  t.end = cur_;
+  return t;
+}
+
+Token Lexer::eof_token() {
+  Token t;
+  t.kind = Tok::Eof;
+  t.pos = last_lexeme_;
+  t.end = last_lexeme_;
+  return t;
+}
+
+size_t Lexer::path_chars(size_t i) const {
+  size_t j = i;
+  while (j < src_.size() && is_path_char(src_[j])) ++j;
+  return j - i;
+}
+
+// {PATH_CHAR}*(\/{PATH_CHAR}+)+\/?
+size_t Lexer::match_path(size_t i) const {
+  size_t j = i + path_chars(i);
+  int segments = 0;
+  while (at(j) == '/' && is_path_char(at(j + 1))) {
+    j += 1 + path_chars(j + 1);
+    ++segments;
+  }
+  if (segments == 0) return 0;
+  if (at(j) == '/') ++j;
+  return j - i;
+}
+
+Token Lexer::next() {
+  switch (state()) {
+    case Initial:
+    case Default:
+      return lex_default();
+    case String:
+      return lex_string();
+    case IndString:
+      return lex_ind_string();
+    case InPath:
+    case InPathSlash:
+      return lex_in_path();
+  }
+  return eof_token();
+}
+
+Token Lexer::lex_default() {
+  // Whitespace and comments.
+  for (;;) {
+    if (eof()) return eof_token();
+    char c = src_[i_];
+    if (is_space(c)) {
+      size_t j = i_;
+      while (j < src_.size() && is_space(src_[j])) ++j;
+      consume(j - i_);
+      continue;
+    }
+    if (c == '#') {
+      size_t j = i_;
+      while (j < src_.size() && src_[j] != '\n' && src_[j] != '\r') ++j;
+      consume(j - i_);
+      continue;
+    }
+    if (c == '/' && at(i_ + 1) == '*') {
+      // \/\*([^*]|\*+[^*/])*\*+\/  ==  the first "*/" after "/*"
+      size_t close = src_.find("*/", i_ + 2);
+      if (close != std::string_view::npos) {
+        consume(close + 2 - i_);
+        continue;
+      }
+    }
+    break;
+  }
+
+  const size_t i = i_;
+  const char c = src_[i];
+  const char c1 = at(i + 1);
+
+  // Candidates in flex rule order; a later rule wins only with a strictly longer match.
+  Tok kind = Tok::Invalid;
+  size_t len = 0;
+  enum class Special : uint8_t { None, PathStart, HPathStart, PathTok, HPathTok } special =
+      Special::None;
+  auto offer = [&](Tok k, size_t l, Special s = Special::None) {
+    if (l > len) {
+      kind = k;
+      len = l;
+      special = s;
+    }
+  };
+
+  // Single-character tokens (the {ANY} rule, lowest priority but length 1).
+  switch (c) {
+    case ':': kind = Tok::Colon; break;
+    case '@': kind = Tok::At; break;
+    case ';': kind = Tok::Semi; break;
+    case '!': kind = Tok::Bang; break;
+    case '.': kind = Tok::Dot; break;
+    case '(': kind = Tok::LParen; break;
+    case ')': kind = Tok::RParen; break;
+    case '[': kind = Tok::LBracket; break;
+    case ']': kind = Tok::RBracket; break;
+    case '=': kind = Tok::Assign; break;
+    case ',': kind = Tok::Comma; break;
+    case '<': kind = Tok::Lt; break;
+    case '>': kind = Tok::Gt; break;
+    case '+': kind = Tok::Plus; break;
+    case '-': kind = Tok::Minus; break;
+    case '*': kind = Tok::Star; break;
+    case '/': kind = Tok::Slash; break;
+    case '?': kind = Tok::Question; break;
+    case '{': kind = Tok::LBrace; break;
+    case '}': kind = Tok::RBrace; break;
+    case '"': kind = Tok::Quote; break;
+    case '\0': kind = Tok::Eof; break;  // flex returns 0 for a NUL byte: end of input
+    default: kind = Tok::Invalid; break;
+  }
+  const Tok single = kind;  // used when no other rule matches
+  kind = Tok::Invalid;
+  len = 0;
+  if (c == '.' && c1 == '.' && at(i + 2) == '.') offer(Tok::Ellipsis, 3);
+  if (c1 != '\0') {
+    switch (c) {
+      case '=': if (c1 == '=') offer(Tok::Eq, 2); break;
+      case '!': if (c1 == '=') offer(Tok::Neq, 2); break;
+      case '<': if (c1 == '=') offer(Tok::Leq, 2); break;
+      case '>': if (c1 == '=') offer(Tok::Geq, 2); break;
+      case '&': if (c1 == '&') offer(Tok::And, 2); break;
+      case '|': if (c1 == '|') offer(Tok::Or, 2); break;
+      case '-': if (c1 == '>') offer(Tok::Impl, 2); break;
+      case '/': if (c1 == '/') offer(Tok::Update, 2); break;
+      case '+': if (c1 == '+') offer(Tok::Concat, 2); break;
+      default: break;
+    }
+  }
+  if (is_id_start(c)) {
+    size_t j = i + 1;
+    while (j < src_.size() && is_id_char(src_[j])) ++j;
+    offer(keyword(src_.substr(i, j - i)), j - i);
+  }
+  if (is_digit(c)) {
+    size_t j = i;
+    while (j < src_.size() && is_digit(src_[j])) ++j;
+    offer(Tok::Int, j - i);
+  }
+  {
+    // (([1-9][0-9]*\.[0-9]*)|(0?\.[0-9]+))([Ee][+-]?[0-9]+)?
+    size_t j = 0;
+    if (c >= '1' && c <= '9') {
+      size_t k = i;
+      while (is_digit(at(k))) ++k;
+      if (at(k) == '.') {
+        ++k;
+        while (is_digit(at(k))) ++k;
+        j = k;
+      }
+    } else {
+      size_t k = i;
+      if (c == '0') ++k;
+      if (at(k) == '.' && is_digit(at(k + 1))) {
+        k += 1;
+        while (is_digit(at(k))) ++k;
+        j = k;
+      }
+    }
+    if (j != 0) {
+      if (at(j) == 'e' || at(j) == 'E') {
+        size_t k = j + 1;
+        if (at(k) == '+' || at(k) == '-') ++k;
+        if (is_digit(at(k))) {
+          while (is_digit(at(k))) ++k;
+          j = k;
+        }
+      }
+      offer(Tok::Float, j - i);
+    }
+  }
+  if (c == '$' && c1 == '{') offer(Tok::DollarCurly, 2);
+  if (single == Tok::RBrace || single == Tok::LBrace || single == Tok::Quote) offer(single, 1);
+  if (c == '\'' && c1 == '\'') {
+    size_t k = i + 2;
+    while (at(k) == ' ') ++k;
+    offer(Tok::IndStringOpen, at(k) == '\n' ? k + 1 - i : 2);
+  }
+  {
+    // {PATH_SEG}\$\{ and {HPATH_START}\$\{ (re-lexed in PATH_START)
+    size_t k = i + path_chars(i);
+    if (at(k) == '/' && at(k + 1) == '$' && at(k + 2) == '{') offer(Tok::Path, k + 3 - i, Special::PathStart);
+    if (c == '~' && c1 == '/' && at(i + 2) == '$' && at(i + 3) == '{') offer(Tok::HPath, 4, Special::HPathStart);
+  }
+  if (size_t l = match_path(i); l) offer(Tok::Path, l, Special::PathTok);
+  if (c == '~') {
+    size_t l = match_path(i + 1);
+    // HPATH = \~(\/{PATH_CHAR}+)+\/? : the part after ~ must start with '/'
+    if (l && c1 == '/') offer(Tok::HPath, l + 1, Special::HPathTok);
+  }
+  if (c == '<' && is_path_char(c1)) {
+    size_t k = i + 1 + path_chars(i + 1);
+    while (at(k) == '/' && is_path_char(at(k + 1))) k += 1 + path_chars(k + 1);
+    if (at(k) == '>') offer(Tok::SPath, k + 1 - i);
+  }
+  if (is_alpha(c)) {
+    size_t k = i + 1;
+    while (is_scheme_char(at(k))) ++k;
+    if (at(k) == ':' && is_uri_char(at(k + 1))) {
+      ++k;
+      while (k < src_.size() && is_uri_char(src_[k])) ++k;
+      offer(Tok::Uri, k - i);
+    }
+  }
+  if (len == 0) {
+    kind = single;
+    len = 1;
+  }
+
+  if (kind == Tok::Eof) {  // NUL byte
+    Token t = make(Tok::Eof, 1);
+    i_ = src_.size();  // everything after is ignored
+    return t;
+  }
+
+  if (special == Special::PathStart || special == Special::HPathStart) {
+    // PATH_START: return just the first segment ("a/", "./", "/", "~/") and expect ${ next.
+    size_t seg = special == Special::HPathStart ? 2 : path_chars(i) + 1;
+    Token t = make(special == Special::HPathStart ? Tok::HPath : Tok::Path, seg);
+    push(InPathSlash);
+    return t;
+  }
+  Token t = make(kind, len);
+  switch (kind) {
+    case Tok::Path:
+    case Tok::HPath:
+      push(t.text.back() == '/' ? InPathSlash : InPath);
+      break;
+    case Tok::DollarCurly:
+    case Tok::LBrace:
+      push(Default);
+      break;
+    case Tok::RBrace:
+      pop();
+      break;
+    case Tok::Quote:
+      push(String);
+      break;
+    case Tok::IndStringOpen:
+      push(IndString);
+      break;
+    case Tok::Int: {
+      // boost::lexical_cast<int64_t>: digits only, must fit.
+      uint64_t v = 0;
+      bool overflow = false;
+      for (char d : t.text) {
+        uint64_t digit = static_cast<uint64_t>(d - '0');
+        if (v > (static_cast<uint64_t>(INT64_MAX) - digit) / 10) {
+          overflow = true;
+          break;
+        }
+        v = v * 10 + digit;
+      }
+      if (overflow) {
+        t.kind = Tok::Error;
+        t.error = "invalid integer";
+      } else {
+        t.int_value = static_cast<int64_t>(v);
+      }
+      break;
+    }
+    case Tok::Float: {
+      char buf[128];
+      std::string copy;
+      const char* p;
+      if (t.text.size() < sizeof buf) {
+        std::memcpy(buf, t.text.data(), t.text.size());
+        buf[t.text.size()] = '\0';
+        p = buf;
+      } else {
+        copy.assign(t.text);
+        p = copy.c_str();
+      }
+      errno = 0;
+      t.float_value = std::strtod(p, nullptr);
+      if (errno != 0) {
+        t.kind = Tok::Error;
+        t.error = "invalid float";
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return t;
+}
+
+Token Lexer::lex_string() {
+  if (eof()) return eof_token();
+  const size_t i = i_;
+  size_t j = i;
+  // ([^\$\"\\]|\$[^\{\"\\]|\\{ANY}|\$\\{ANY})+  (and the same ending in $ before ")
+  while (j < src_.size()) {
+    char c = src_[j];
+    if (c == '"') break;
+    if (c == '\\') {
+      if (j + 1 >= src_.size()) break;
+      j += 2;
+      continue;
+    }
+    if (c == '$') {
+      char d = at(j + 1);
+      if (j + 1 >= src_.size() || d == '{') break;
+      if (d == '"') {
+        ++j;  // a '$' right before the closing quote is part of the string
+        break;
+      }
+      if (d == '\\') {
+        if (j + 2 >= src_.size()) break;
+        j += 3;
+        continue;
+      }
+      j += 2;
+      continue;
+    }
+    ++j;
+  }
+  if (j > i) return make(Tok::Str, j - i);
+  char c = src_[i];
+  if (c == '"') {
+    Token t = make(Tok::Quote, 1);
+    pop();
+    return t;
+  }
+  if (c == '$' && at(i + 1) == '{') {
+    Token t = make(Tok::DollarCurly, 2);
+    push(Default);
+    return t;
+  }
+  // A lone '$', '\' or '$\' at the end of input: flex returns end of file there.
+  size_t rest = src_.size() - i;
+  consume(rest);
+  return eof_token();
+}
+
+Token Lexer::lex_ind_string() {
+  if (eof()) return eof_token();
+  const size_t i = i_;
+  size_t j = i;
+  // ([^\$\']|\$[^\{\']|\'[^\'\$])+
+  while (j < src_.size()) {
+    char c = src_[j];
+    if (c == '$') {
+      if (j + 1 >= src_.size()) break;
+      char d = src_[j + 1];
+      if (d == '{' || d == '\'') break;
+      j += 2;
+    } else if (c == '\'') {
+      if (j + 1 >= src_.size()) break;
+      char d = src_[j + 1];
+      if (d == '\'' || d == '$') break;
+      j += 2;
+    } else {
+      ++j;
+    }
+  }
+  if (j > i) {
+    Token t = make(Tok::IndStr, j - i);
+    t.ind = IndKind::Raw;
+    t.value = t.text;
+    return t;
+  }
+  char c = src_[i];
+  char c1 = at(i + 1);
+  char c2 = at(i + 2);
+  if (c == '\'' && c1 == '\'') {
+    if (c2 == '$') {
+      Token t = make(Tok::IndStr, 3);
+      t.ind = IndKind::Literal;
+      t.value = "$";
+      return t;
+    }
+    if (c2 == '\'') {
+      Token t = make(Tok::IndStr, 3);
+      t.ind = IndKind::Literal;
+      t.value = "''";
+      return t;
+    }
+    if (c2 == '\\' && i + 3 < src_.size()) {
+      Token t = make(Tok::IndStr, 4);
+      t.ind = IndKind::Escape;
+      t.value = t.text.substr(2);
+      return t;
+    }
+    Token t = make(Tok::IndStringClose, 2);
+    pop();
+    return t;
+  }
+  if (c == '$' && c1 == '{') {
+    Token t = make(Tok::DollarCurly, 2);
+    push(Default);
+    return t;
+  }
+  Token t = make(Tok::IndStr, 1);  // a lone '$' or '\''
+  t.ind = IndKind::Literal;
+  t.value = c == '$' ? "$" : "'";
+  return t;
+}
+
+Token Lexer::lex_in_path() {
+  const size_t i = i_;
+  if (at(i) == '$' && at(i + 1) == '{' && i + 1 < src_.size()) {
+    Token t = make(Tok::DollarCurly, 2);
+    pop();
+    push(InPath);
+    push(Default);
+    return t;
+  }
+  // {PATH}|{PATH_SEG}|{PATH_CHAR}+
+  size_t len = match_path(i);
+  size_t pc = path_chars(i);
+  if (at(i + pc) == '/' && i + pc < src_.size() && pc + 1 > len) len = pc + 1;
+  if (pc > len) len = pc;
+  if (len > 0) {
+    Token t = make(Tok::Str, len);
+    pop();
+    push(t.text.back() == '/' ? InPathSlash : InPath);
+    return t;
+  }
+  if (state() == InPathSlash) {
+    Token t;
+    t.kind = Tok::Error;
+    t.error = "path has a trailing slash";
+    t.pos = eof() ? last_lexeme_ : cur_;
+    t.end = t.pos;
+    return t;
+  }
+  // nix re-scans the character after the path and restores the location of the previous token:
+  // PATH_END is reported at the last path piece; at end of input one token earlier (and so is
+  // the end of file that follows).
+  pop();
+  Token t;
+  t.kind = Tok::PathEnd;
+  if (eof()) last_lexeme_ = prev_lexeme_;
+  t.pos = last_lexeme_;
+  t.end = cur_;
+  return t;
+}
+
+}  // namespace tsfleet::nix::detail

@@ -1,0 +1,83 @@
+#pragma once
+// The Nix lexer (internal to libtsfleet). It mirrors nix's flex scanner rule for rule: the same
+// longest-match choices, the same start-condition stack ({, ${ push; } pops), the same tokens
+// (paths are split into PATH/STR/DOLLAR_CURLY/PATH_END), so the parser sees what nix's sees.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tsfleet/nix/ast.h"
+
+namespace tsfleet::nix::detail {
+
+enum class Tok : uint8_t {
+  Eof, Invalid, Error,
+  Id, Str, IndStr, Int, Float, Path, HPath, SPath, PathEnd, Uri,
+  If, Then, Else, Assert, With, Let, In, Rec, Inherit,
+  Eq, Neq, Leq, Geq, And, Or, Impl, Update, Concat, OrKw,
+  DollarCurly, IndStringOpen, IndStringClose, Ellipsis,
+  Colon, LBrace, RBrace, At, Semi, Bang, Dot, Quote, LParen, RParen, LBracket, RBracket, Assign,
+  Comma, Lt, Gt, Plus, Minus, Star, Slash, Question,
+};
+
+// How bison names the token in "unexpected X" (e.g. "ID", "'='", "end of file").
+std::string_view token_display_name(Tok t) noexcept;
+
+enum class IndKind : uint8_t {
+  Raw,      // text as written; subject to indentation stripping
+  Literal,  // `value` is the text ('' $ ''' ')
+  Escape,   // ''\x: value is the escape to decode like in "..."
+};
+
+struct Token {
+  Tok kind = Tok::Eof;
+  Pos pos;
+  Pos end;                 // position just after the token
+  std::string_view text;   // raw text
+  std::string_view value;  // IndStr Literal/Escape payload
+  IndKind ind = IndKind::Raw;
+  int64_t int_value = 0;
+  double float_value = 0;
+  const char* error = nullptr;  // Tok::Error: the message ("path has a trailing slash", ...)
+};
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view src);
+  Token next();
+
+ private:
+  enum State : uint8_t { Initial, Default, String, IndString, InPath, InPathSlash };
+
+  State state() const { return stack_.back(); }
+  void push(State s) { stack_.push_back(s); }
+  void pop() {
+    if (stack_.size() > 1) stack_.pop_back();
+  }
+  char at(size_t i) const { return i < src_.size() ? src_[i] : '\0'; }
+  bool eof() const { return i_ >= src_.size(); }
+  // Consumes n bytes as one lexeme; returns its start position.
+  Pos consume(size_t n);
+  Token make(Tok kind, size_t len);
+  Token eof_token();
+  Token lex_default();
+  Token lex_string();
+  Token lex_ind_string();
+  Token lex_in_path();
+
+  size_t match_path(size_t i) const;
+  size_t path_chars(size_t i) const;
+
+  std::string_view src_;
+  size_t i_ = 0;
+  Pos cur_{1, 1};
+  Pos last_lexeme_{1, 1};  // start of the last lexeme (nix's location of end of file)
+  Pos prev_lexeme_{1, 1};  // start of the one before
+  std::vector<State> stack_;
+};
+
+// Decodes the escapes of a "..." string chunk (\n \r \t \x, CR/CRLF -> LF), appending to out.
+void unescape_string(std::string_view raw, std::string& out);
+
+}  // namespace tsfleet::nix::detail
