@@ -633,10 +633,19 @@ void LocalApiClient::watch_ipn_bus(const NotifyCallback& on_notify, const WatchO
       pending.erase(0, nl + 1);
     }
     if (pending.size() > kMaxLine) bad_response(opened.conn, "a Notify line is larger than 64 MiB");
-    if (!reader.next(pending)) {
+    bool more = false;
+    try {
+      more = reader.next(pending);
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::daemon) throw;
+      // A stream cut in the middle of a chunk or reset is the same event to a watcher.
+      more = false;
+    }
+    if (!more) {
       if (opened.conn.stopped() || options.stop.stop_requested()) return;
       throw Error(ErrorCategory::daemon,
-                  fmt::format("{}: tailscaled closed the stream (socket {}); it may have restarted",
+                  fmt::format("{}: tailscaled closed the stream (socket {}); it may have restarted — "
+                              "reconnect when the socket is back",
                               what, opened.conn.socket()));
     }
   }

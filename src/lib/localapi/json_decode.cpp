@@ -221,7 +221,8 @@ class Decoder final : public nlohmann::json_sax<json> {
                    const nlohmann::detail::exception& ex) override {
     std::string msg;
     // nlohmann's positions are 1-based past the offending character; end of input means truncation.
-    if (std::string_view(ex.what()).find("end of input") != std::string_view::npos && !input_.empty()) {
+    if (!input_.empty() && (position >= input_.size() ||
+                            std::string_view(ex.what()).find("end of input") != std::string_view::npos)) {
       msg = fmt::format("truncated JSON from {}: the document ends after {} bytes", what_,
                         input_.size());
     } else if (input_.empty()) {

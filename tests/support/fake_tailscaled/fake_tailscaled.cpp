@@ -125,29 +125,25 @@ bool logged_in_state(const std::string& s) { return s == "Running" || s == "Star
 void apply_exit_node_locked() {
   std::string ip = g.prefs.value("ExitNodeIP", "");
   std::string id = g.prefs.value("ExitNodeID", "");
+  if (!g.status_template.contains("Peer") || !g.status_template["Peer"].is_object()) return;
+  json exit_status;  // assigned after the loop: inserting keys would invalidate `peers`
   auto& peers = g.status_template["Peer"];
-  if (!peers.is_object()) return;
-  bool any = false;
   for (auto& [key, p] : peers.items()) {
     bool uses = false;
+    json ips = p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array() ? p["TailscaleIPs"] : json::array();
     if (!id.empty() && p.value("ID", "") == id) uses = true;
-    if (!ip.empty() && p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array())
-      for (const auto& a : p["TailscaleIPs"])
-        if (a.is_string() && a.get<std::string>() == ip) uses = true;
+    for (const auto& a : ips)
+      if (!ip.empty() && a.is_string() && a.get<std::string>() == ip) uses = true;
     p["ExitNode"] = uses;
-    if (uses) {
-      any = true;
-      g.status_template["ExitNodeStatus"] = {{"ID", p.value("ID", "")},
-                                             {"Online", p.value("Online", false)},
-                                             {"TailscaleIPs", json::array()}};
-      if (p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array())
-        for (const auto& a : p["TailscaleIPs"])
-          if (a.is_string())
-            g.status_template["ExitNodeStatus"]["TailscaleIPs"].push_back(
-                a.get<std::string>() + (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
-    }
+    if (!uses) continue;
+    exit_status = {{"ID", p.value("ID", "")}, {"Online", p.value("Online", false)}, {"TailscaleIPs", json::array()}};
+    for (const auto& a : ips)
+      if (a.is_string())
+        exit_status["TailscaleIPs"].push_back(a.get<std::string>() +
+                                              (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
   }
-  if (!any) g.status_template.erase("ExitNodeStatus");
+  if (exit_status.is_null()) g.status_template.erase("ExitNodeStatus");
+  else g.status_template["ExitNodeStatus"] = exit_status;
 }
 
 json status_json_locked(bool with_peers) {
@@ -372,12 +368,12 @@ int listen_on(const std::string& path) {
 
 void serve_connection(int fd, bool control_only);
 
+// The loop owns `fd`: it closes it when its generation ends (restart, socket taken away).
 void accept_loop(int fd, bool control_only, int gen) {
   for (;;) {
     {
       std::lock_guard lk(g.mu);
-      if (g.stopping) return;
-      if (!control_only && (g.generation != gen || !g.socket_present)) return;
+      if (g.stopping || (!control_only && (g.generation != gen || !g.socket_present))) break;
     }
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
@@ -385,7 +381,7 @@ void accept_loop(int fd, bool control_only, int gen) {
     if (c < 0) continue;
     {
       std::lock_guard lk(g.mu);
-      g.open_fds.insert(c);
+      if (!control_only) g.open_fds.insert(c);
     }
     std::thread([c, control_only] {
       serve_connection(c, control_only);
@@ -394,40 +390,37 @@ void accept_loop(int fd, bool control_only, int gen) {
       ::close(c);
     }).detach();
   }
+  ::close(fd);  // connections still queued in the backlog are reset, as when a daemon dies
 }
 
-// Brings the main socket up (present=true) or takes it away. Call WITHOUT g.mu held.
+// Brings the main socket up (present=true) or takes it away, synchronously: when this returns
+// the socket file exists and listens, or is gone. Call WITHOUT g.mu held.
 void set_socket_present(bool present) {
   std::unique_lock lk(g.mu);
-  if (present == g.socket_present && (present == (g.listen_fd >= 0))) return;
   if (!present) {
+    if (!g.socket_present) return;
     g.socket_present = false;
     ++g.generation;
-    int fd = g.listen_fd;
     g.listen_fd = -1;
     for (int c : g.open_fds) ::shutdown(c, SHUT_RDWR);
     g.cv.notify_all();
-    lk.unlock();
-    std::this_thread::sleep_for(120ms);  // let the accept loop notice
-    if (fd >= 0) ::close(fd);
-    ::unlink(g.socket_path.c_str());
+    ::unlink(g.socket_path.c_str());  // new connects now fail at once with ENOENT
     return;
   }
+  if (g.socket_present) return;
   g.socket_present = true;
+  ++g.generation;
   int gen = g.generation;
   g.listen_fd = listen_on(g.socket_path);
   int fd = g.listen_fd;
   std::thread([fd, gen] { accept_loop(fd, false, gen); }).detach();
 }
 
-void restart(int down_ms) {
-  set_socket_present(false);
-  {
-    std::lock_guard lk(g.mu);
-    g.session_id = "fake-session-" + std::to_string(g.generation + 1);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(down_ms));
-  set_socket_present(true);
+void restart_later(int down_ms) {
+  std::thread([down_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(down_ms));
+    set_socket_present(true);
+  }).detach();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -850,9 +843,17 @@ void serve_connection(int fd, bool control_only) {
       std::lock_guard lk(g.mu);
       rep = handle_control_locked(r, restart_ms, socket);
     }
+    // Socket changes happen before the reply, so a caller sees them as soon as it has the answer.
+    if (restart_ms) {
+      set_socket_present(false);
+      {
+        std::lock_guard lk(g.mu);
+        g.session_id = "fake-session-" + std::to_string(g.generation + 1);
+      }
+      restart_later(*restart_ms);
+    }
+    if (socket) set_socket_present(*socket);
     send_reply(fd, rep);
-    if (restart_ms) std::thread([ms = *restart_ms] { restart(ms); }).detach();
-    if (socket) std::thread([p = *socket] { set_socket_present(p); }).detach();
     return;
   }
   if (control_only) {
@@ -909,9 +910,9 @@ void serve_connection(int fd, bool control_only) {
     return;
   }
   if (mode == "close") return;  // close without answering
-  if (mode == "restart") {
-    std::thread([ms = fault.value("down_ms", 300)] { restart(ms); }).detach();
-    hold(fd, gen, std::nullopt);  // dropped by the restart
+  if (mode == "restart") {  // the daemon dies while this request is in flight
+    set_socket_present(false);
+    restart_later(fault.value("down_ms", 300));
     return;
   }
   if (mode == "slow") hold(fd, gen, Clock::now() + std::chrono::milliseconds(delay_ms));
