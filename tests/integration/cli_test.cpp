@@ -5,7 +5,7 @@
 
 using namespace tsfleet::testing;
 
-TEST_CASE("--version prints the version") {
+TEST_CASE("tsfleet --version prints the version") {
   auto r = run_tsfleet({"--version"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find(std::string("tsfleet ") + TSFLEET_VERSION) != std::string::npos);
