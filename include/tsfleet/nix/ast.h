@@ -142,6 +142,9 @@ struct Binding {
   AttrPath path;                 // Attr: the attribute path; Inherit: the inherited names
   const Node* value = nullptr;   // Attr only
   const Node* from = nullptr;    // Inherit: the `(expr)` if any
+  // Inherit: where nix reports an undefined inherited variable (just after the `{` or `let`
+  // that opens the bindings).
+  Pos scope_pos;
 };
 
 struct AttrSetNode final : Node {

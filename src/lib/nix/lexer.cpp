@@ -504,10 +504,9 @@ Token Lexer::lex_string() {
     push(Default);
     return t;
   }
-  // A lone '$', '\' or '$\' at the end of input: flex returns end of file there.
-  size_t rest = src_.size() - i;
-  consume(rest);
-  return eof_token();
+  // A lone '$', '\' or '$\' at the end of input: nix 2.8 returns it as a second STR token (which
+  // the grammar rejects).
+  return make(Tok::Str, src_.size() - i);
 }
 
 Token Lexer::lex_ind_string() {

@@ -593,6 +593,7 @@ class Parser {
   }
 
   void parse_binds(std::vector<Binding>& out, DefMap& defs, Tok end) {
+    const Pos binds_start = prev_end_;
     for (;;) {
       const Token& t = peek();
       if (t.kind == end) return;
@@ -601,6 +602,7 @@ class Parser {
         Binding b;
         b.kind = Binding::Kind::Inherit;
         b.pos = kw.pos;
+        b.scope_pos = binds_start;
         if (peek().kind == Tok::LParen) {
           take();
           b.from = parse_expr();
@@ -716,9 +718,12 @@ class Parser {
     auto* n = ast_.make<StringNode>(open.pos, false);
     size_t tokens = 0;
     bool interpolated = false;
+    bool last_str = false;
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::Str) {
+        if (last_str) unexpected(t, "'\"'");
+        last_str = true;
         Token s = take();
         ++tokens;
         if (n->parts.empty() || !n->parts.back().is_literal()) {
@@ -728,6 +733,7 @@ class Parser {
         }
         detail::unescape_string(s.text, n->parts.back().literal);
       } else if (t.kind == Tok::DollarCurly) {
+        last_str = false;
         take();
         ++tokens;
         interpolated = true;
@@ -976,7 +982,7 @@ class ScopeChecker {
     collect(bs, f);
     for (const auto& b : bs)
       if (b.kind == Binding::Kind::Inherit && !b.from)
-        for (const auto& a : b.path) lookup(a.name, a.pos);
+        for (const auto& a : b.path) lookup(a.name, b.scope_pos);
     frames_.push_back(std::move(f));
     for (const auto& b : bs) {
       if (b.kind == Binding::Kind::Attr) {
@@ -1031,7 +1037,7 @@ class ScopeChecker {
             } else if (b.from) {
               visit(b.from);
             } else {
-              for (const auto& a : b.path) lookup(a.name, a.pos);
+              for (const auto& a : b.path) lookup(a.name, b.scope_pos);
             }
           }
         }
