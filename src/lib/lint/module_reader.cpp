@@ -1,0 +1,447 @@
+#include "tsfleet/lint/module_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "tsfleet/nix/parser.h"
+
+namespace tsfleet::lint {
+
+namespace fs = std::filesystem;
+using namespace tsfleet::nix;
+
+std::string join_option_path(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& e : path) {
+    bool ident = !e.empty() && (std::isalpha(static_cast<unsigned char>(e[0])) || e[0] == '_');
+    for (char c : e)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '\'')) ident = false;
+    if (!out.empty()) out += '.';
+    out += ident ? e : "\"" + e + "\"";
+  }
+  return out;
+}
+
+SourceReader filesystem_reader() {
+  return [](const fs::path& p) -> std::optional<std::string> {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) return std::nullopt;
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+}
+
+namespace {
+
+// The last element of a function expression: `lib.mkIf` -> "mkIf", `mkIf` -> "mkIf".
+std::string function_name(const Node* f) {
+  if (auto v = f->as<VarNode>()) return v->name;
+  if (auto s = f->as<SelectNode>()) {
+    if (!s->path.empty() && s->path.back().is_static()) return s->path.back().name;
+  }
+  return "";
+}
+
+std::string shorten(std::string s) {
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+const Node* strip_scopes(const Node* n) {
+  while (n) {
+    if (auto l = n->as<LetNode>()) n = l->body;
+    else if (auto w = n->as<WithNode>()) n = w->body;
+    else if (auto a = n->as<AssertNode>()) n = a->body;
+    else break;
+  }
+  return n;
+}
+
+Value to_value(const Node* n, const std::string& file) {
+  Value v;
+  v.loc = {file, n->pos.line, n->pos.col};
+  if (auto var = n->as<VarNode>()) {
+    if (var->name == "true" || var->name == "false") {
+      v.kind = Value::Kind::boolean;
+      v.boolean = var->name == "true";
+      return v;
+    }
+    if (var->name == "null") {
+      v.kind = Value::Kind::null;
+      return v;
+    }
+  }
+  if (auto i = n->as<IntNode>()) {
+    v.kind = Value::Kind::integer;
+    v.integer = i->value;
+    return v;
+  }
+  if (auto u = n->as<UnaryOpNode>(); u && u->op == UnaryOperator::Negate) {
+    if (auto i = u->operand->as<IntNode>()) {
+      v.kind = Value::Kind::integer;
+      v.integer = -i->value;
+      return v;
+    }
+  }
+  if (auto s = n->as<StringNode>()) {
+    v.kind = Value::Kind::string;
+    if (s->is_constant()) {
+      v.text = s->constant_value();
+    } else {
+      v.interpolated = true;
+      for (const auto& p : s->parts) v.text += p.is_literal() ? p.literal : "${" + shorten(to_string(*p.expr)) + "}";
+    }
+    return v;
+  }
+  if (auto p = n->as<PathNode>()) {
+    v.kind = Value::Kind::path;
+    for (const auto& part : p->parts) v.text += part.is_literal() ? part.literal : "${...}";
+    if (p->path_kind == PathKind::Search) v.text = "<" + v.text + ">";
+    return v;
+  }
+  if (auto l = n->as<ListNode>()) {
+    v.kind = Value::Kind::list;
+    for (const Node* e : l->elements) v.items.push_back(to_value(strip_scopes(e), file));
+    return v;
+  }
+  if (n->as<AttrSetNode>()) {
+    v.kind = Value::Kind::attrs;
+    return v;
+  }
+  v.kind = Value::Kind::unknown;
+  v.text = shorten(to_string(*n));
+  return v;
+}
+
+struct Modifiers {
+  int priority = 100;
+  bool conditional = false;
+};
+
+class Reader {
+ public:
+  Reader(ModuleSet& out, const SourceReader& reader) : out_(out), reader_(reader) {}
+
+  void read_file(const fs::path& path, const SourceLoc& imported_from) {
+    fs::path p = path.lexically_normal();
+    if (!seen_.insert(p.string()).second) return;
+    auto text = reader_(p);
+    if (!text) {
+      // an imported directory means its default.nix
+      fs::path def = (p / "default.nix").lexically_normal();
+      if (auto t = reader_(def)) {
+        seen_.insert(def.string());
+        p = def;
+        text = t;
+      }
+    }
+    if (!text) {
+      out_.problems.push_back({imported_from, fmt::format("cannot read {}", p.string()), false});
+      return;
+    }
+    std::string file = p.string();
+    out_.files.push_back(file);
+    ParseOptions opts;
+    opts.check_undefined_variables = false;
+    auto result = parse(*text, file, opts);
+    if (!result.ok()) {
+      out_.problems.push_back({{file, result.error.line, result.error.col}, result.error.message, true});
+      return;
+    }
+    asts_.push_back(std::move(result.ast));
+    module(asts_.back()->root(), p, file);
+  }
+
+ private:
+  ModuleSet& out_;
+  const SourceReader& reader_;
+  std::set<std::string> seen_;
+  std::vector<std::unique_ptr<Ast>> asts_;
+
+  void module(const Node& root, const fs::path& path, const std::string& file) {
+    const Node* n = &root;
+    if (auto l = n->as<LambdaNode>()) n = l->body;
+    n = strip_scopes(n);
+    if (auto call = n ? n->as<CallNode>() : nullptr) {
+      // e.g. `args: lib.mkIf cond { ... }` at the top is unusual but legal for config-only modules
+      walk({}, n, {}, file, {file, n->pos.line, n->pos.col});
+      (void)call;
+      return;
+    }
+    auto set = n ? n->as<AttrSetNode>() : nullptr;
+    if (!set) return;
+    bool explicit_config = false;
+    for (const auto& b : set->bindings)
+      if (b.kind == Binding::Kind::Attr && !b.path.empty() && b.path[0].is_static() &&
+          (b.path[0].name == "config" || b.path[0].name == "options"))
+        explicit_config = true;
+    static const std::set<std::string> meta = {"options", "_file", "key", "disabledModules", "meta", "freeformType", "_class"};
+    for (const auto& b : set->bindings) {
+      if (b.kind != Binding::Kind::Attr || b.path.empty() || !b.path[0].is_static()) continue;
+      const std::string& first = b.path[0].name;
+      if (first == "imports" && b.path.size() == 1) {
+        imports(b.value, path, file);
+        continue;
+      }
+      if (meta.count(first)) continue;
+      std::vector<std::string> prefix;
+      size_t start = 0;
+      if (explicit_config) {
+        if (first != "config") continue;
+        start = 1;
+      }
+      bool dynamic = false;
+      for (size_t i = start; i < b.path.size(); ++i) {
+        if (!b.path[i].is_static()) dynamic = true;
+        prefix.push_back(b.path[i].name);
+      }
+      if (dynamic) continue;
+      const AttrName& last = b.path.back();
+      walk(prefix, b.value, {}, file, {file, last.pos.line, last.pos.col});
+    }
+  }
+
+  void imports(const Node* v, const fs::path& path, const std::string& file) {
+    v = strip_scopes(v);
+    if (auto bin = v->as<BinaryOpNode>(); bin && bin->op == BinaryOperator::Concat) {
+      imports(bin->lhs, path, file);
+      imports(bin->rhs, path, file);
+      return;
+    }
+    auto list = v->as<ListNode>();
+    if (!list) {
+      out_.unfollowed_imports.push_back(shorten(to_string(*v)));
+      return;
+    }
+    for (const Node* e : list->elements) {
+      auto p = e->as<PathNode>();
+      bool literal = p && p->path_kind == PathKind::Relative &&
+                     std::all_of(p->parts.begin(), p->parts.end(), [](const StringPart& s) { return s.is_literal(); });
+      if (!literal) {
+        out_.unfollowed_imports.push_back(shorten(to_string(*e)));
+        continue;
+      }
+      std::string rel;
+      for (const auto& part : p->parts) rel += part.literal;
+      read_file(path.parent_path() / rel, {file, e->pos.line, e->pos.col});
+    }
+  }
+
+  void define(const std::vector<std::string>& path, Value value, const Modifiers& m, const SourceLoc& loc) {
+    if (path.empty()) return;
+    Definition d;
+    d.path = path;
+    d.option = join_option_path(path);
+    d.value = std::move(value);
+    d.priority = m.priority;
+    d.conditional = m.conditional;
+    d.loc = loc;
+    out_.definitions.push_back(std::move(d));
+  }
+
+  void walk(const std::vector<std::string>& prefix, const Node* n, Modifiers m, const std::string& file, const SourceLoc& name_loc) {
+    n = strip_scopes(n);
+    if (!n) return;
+    if (auto call = n->as<CallNode>()) {
+      std::string f = function_name(call->function);
+      const auto& a = call->args;
+      if ((f == "mkIf" || f == "optionalAttrs") && a.size() == 2) {
+        Modifiers inner = m;
+        Value cond = to_value(strip_scopes(a[0]), file);
+        if (cond.is_false()) return;  // never applies
+        if (!cond.is_true()) inner.conditional = true;
+        walk(prefix, a[1], inner, file, name_loc);
+        return;
+      }
+      if (f == "mkMerge" && a.size() == 1) {
+        if (auto list = strip_scopes(a[0])->as<ListNode>()) {
+          for (const Node* e : list->elements) walk(prefix, e, m, file, name_loc);
+          return;
+        }
+      }
+      auto with_priority = [&](int prio, const Node* value) {
+        Modifiers inner = m;
+        inner.priority = prio;
+        walk(prefix, value, inner, file, name_loc);
+      };
+      if (f == "mkForce" && a.size() == 1) return with_priority(50, a[0]);
+      if (f == "mkDefault" && a.size() == 1) return with_priority(1000, a[0]);
+      if (f == "mkOptionDefault" && a.size() == 1) return with_priority(1500, a[0]);
+      if (f == "mkVMOverride" && a.size() == 1) return with_priority(10, a[0]);
+      if (f == "mkOverride" && a.size() == 2) {
+        if (auto i = strip_scopes(a[0])->as<IntNode>()) return with_priority(static_cast<int>(i->value), a[1]);
+        define(prefix, to_value(n, file), m, name_loc);
+        return;
+      }
+      if ((f == "mkBefore" || f == "mkAfter") && a.size() == 1) return walk(prefix, a[0], m, file, name_loc);
+      if (f == "mkOrder" && a.size() == 2) return walk(prefix, a[1], m, file, name_loc);
+      define(prefix, to_value(n, file), m, name_loc);
+      return;
+    }
+    if (auto ifn = n->as<IfNode>()) {
+      Value cond = to_value(strip_scopes(ifn->condition), file);
+      Modifiers inner = m;
+      if (cond.is_true()) return walk(prefix, ifn->then_branch, m, file, name_loc);
+      if (cond.is_false()) return walk(prefix, ifn->else_branch, m, file, name_loc);
+      inner.conditional = true;
+      walk(prefix, ifn->then_branch, inner, file, name_loc);
+      walk(prefix, ifn->else_branch, inner, file, name_loc);
+      return;
+    }
+    if (auto set = n->as<AttrSetNode>(); set && !set->let_block) {
+      Value attrs;
+      attrs.kind = Value::Kind::attrs;
+      attrs.loc = {file, n->pos.line, n->pos.col};
+      define(prefix, attrs, m, name_loc);
+      for (const auto& b : set->bindings) {
+        if (b.path.empty()) continue;
+        if (b.kind == Binding::Kind::Inherit) {
+          for (const auto& name : b.path) {
+            if (!name.is_static()) continue;
+            auto p = prefix;
+            p.push_back(name.name);
+            Value v;
+            v.text = "inherited " + name.name;
+            v.loc = {file, name.pos.line, name.pos.col};
+            define(p, v, m, {file, name.pos.line, name.pos.col});
+          }
+          continue;
+        }
+        auto p = prefix;
+        bool dynamic = false;
+        for (const auto& e : b.path) {
+          if (!e.is_static()) dynamic = true;
+          p.push_back(e.name);
+        }
+        if (dynamic) continue;
+        walk(p, b.value, m, file, {file, b.path.back().pos.line, b.path.back().pos.col});
+      }
+      return;
+    }
+    define(prefix, to_value(n, file), m, name_loc);
+  }
+};
+
+bool same_value(const Value& a, const Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Value::Kind::boolean: return a.boolean == b.boolean;
+    case Value::Kind::integer: return a.integer == b.integer;
+    case Value::Kind::string:
+    case Value::Kind::path: return a.text == b.text && !a.interpolated && !b.interpolated;
+    case Value::Kind::null: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::vector<const Definition*> ModuleSet::all(const std::string& option) const {
+  std::vector<const Definition*> out;
+  for (const auto& d : definitions)
+    if (d.option == option) out.push_back(&d);
+  return out;
+}
+
+std::vector<const Definition*> ModuleSet::under(const std::string& prefix) const {
+  std::vector<const Definition*> out;
+  for (const auto& d : definitions)
+    if (d.option == prefix || (d.option.size() > prefix.size() && d.option.compare(0, prefix.size(), prefix) == 0 &&
+                               d.option[prefix.size()] == '.'))
+      out.push_back(&d);
+  return out;
+}
+
+ModuleSet::Effective ModuleSet::effective(const std::string& option) const {
+  Effective e;
+  std::vector<const Definition*> defs;
+  for (const auto* d : all(option))
+    if (d->value.kind != Value::Kind::attrs) defs.push_back(d);
+  if (defs.empty()) return e;
+  int best = defs.front()->priority;
+  for (const auto* d : defs) best = std::min(best, d->priority);
+  for (const auto* d : defs)
+    if (d->priority == best) e.winners.push_back(d);
+  e.definition = e.winners.front();
+  for (const auto* d : e.winners) e.conditional = e.conditional || d->conditional;
+  bool lists = std::all_of(e.winners.begin(), e.winners.end(), [](const Definition* d) { return d->value.kind == Value::Kind::list; });
+  if (lists) {
+    e.value.kind = Value::Kind::list;
+    e.value.loc = e.definition->value.loc;
+    for (const auto* d : e.winners) e.value.items.insert(e.value.items.end(), d->value.items.begin(), d->value.items.end());
+    e.state = Effective::State::known;
+    return e;
+  }
+  for (const auto* d : e.winners) {
+    if (d->value.kind == Value::Kind::unknown || d->value.interpolated || d->value.kind == Value::Kind::list) {
+      e.state = Effective::State::unknown;
+      e.value = d->value;
+      return e;
+    }
+  }
+  for (const auto* d : e.winners) {
+    if (!same_value(d->value, e.definition->value)) {
+      e.state = Effective::State::conflict;
+      e.value = e.definition->value;
+      return e;
+    }
+  }
+  e.state = Effective::State::known;
+  e.value = e.definition->value;
+  return e;
+}
+
+ModuleSet read_module_set(const fs::path& root, const SourceReader& reader) {
+  ModuleSet out;
+  out.root = root.lexically_normal();
+  Reader r(out, reader);
+  r.read_file(root, {root.string(), 0, 0});
+  return out;
+}
+
+std::vector<fs::path> relative_imports(const fs::path& file, const std::string& text) {
+  std::vector<fs::path> out;
+  ParseOptions opts;
+  opts.check_undefined_variables = false;
+  auto result = parse(text, file.string(), opts);
+  if (!result.ok()) return out;
+  const Node* n = &result.ast->root();
+  if (auto l = n->as<LambdaNode>()) n = l->body;
+  n = strip_scopes(n);
+  auto set = n ? n->as<AttrSetNode>() : nullptr;
+  if (!set) return out;
+  std::function<void(const Node*)> collect = [&](const Node* v) {
+    v = strip_scopes(v);
+    if (auto bin = v->as<BinaryOpNode>(); bin && bin->op == BinaryOperator::Concat) {
+      collect(bin->lhs);
+      collect(bin->rhs);
+      return;
+    }
+    if (auto list = v->as<ListNode>()) {
+      for (const Node* e : list->elements) {
+        auto p = e->as<PathNode>();
+        if (!p || p->path_kind != PathKind::Relative) continue;
+        std::string rel;
+        bool literal = true;
+        for (const auto& part : p->parts) {
+          if (!part.is_literal()) literal = false;
+          rel += part.literal;
+        }
+        if (literal) out.push_back((file.parent_path() / rel).lexically_normal());
+      }
+    }
+  };
+  for (const auto& b : set->bindings)
+    if (b.kind == Binding::Kind::Attr && b.path.size() == 1 && b.path[0].is_static() && b.path[0].name == "imports") collect(b.value);
+  return out;
+}
+
+}  // namespace tsfleet::lint
