@@ -94,6 +94,9 @@ struct Fleet {
   std::string source;  // the file it came from, or "<embedded default fleet>"
   std::string tailnet;
   NixosRelease release;
+  // The tailnet policy's tagOwners, when the fleet file lists them (check warns about host tags
+  // no one owns); nullopt when not given.
+  std::optional<std::map<std::string, std::vector<std::string>>> tag_owners;
   std::vector<Host> hosts;  // in inventory order
 
   const Host* find(std::string_view name) const;

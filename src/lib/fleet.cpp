@@ -12,6 +12,7 @@
 
 #include "tsfleet/error.h"
 #include "tsfleet/suggest.h"
+#include "tsfleet/tailscale_flags.h"
 
 namespace tsfleet {
 
@@ -50,7 +51,7 @@ const Host* Fleet::find(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"$schema", "schema_version", "tailnet", "nixos_release", "defaults", "hosts"};
+const std::vector<std::string> kTopKeys = {"$schema", "schema_version", "tailnet", "nixos_release", "tag_owners", "defaults", "hosts"};
 const std::vector<std::string> kAuthKeyKeys = {"sops", "sops_file", "agenix", "age_file", "path", "parameters"};
 const std::vector<std::string> kAuthParamKeys = {"ephemeral", "preauthorized", "base_url"};
 const std::vector<std::string> kDnsKeys = {"mode", "upstreams", "fallback", "dnssec", "dns_over_tls"};
@@ -96,6 +97,17 @@ class Loader {
         fail("nixos_release", fmt::format("NixOS {} is not supported: tsfleet generates for {} and later (services.tailscale.useRoutingFeatures appeared in 23.05)",
                                           r, oldest_supported_release().to_string()));
       fleet.release = *rel;
+    }
+
+    if (root.contains("tag_owners")) {
+      Field f{&root["tag_owners"], "tag_owners"};
+      const json& o = object_at(f);
+      fleet.tag_owners.emplace();
+      for (auto it = o.begin(); it != o.end(); ++it) {
+        std::string path = json_path_member("tag_owners", it.key());
+        if (!is_valid_tag(it.key())) fail(path, fmt::format("\"{}\" is not a valid tag: write \"tag:name\"", it.key()), true);
+        (*fleet.tag_owners)[it.key()] = strings_at({&it.value(), path});
+      }
     }
 
     static const json empty = json::object();
@@ -222,20 +234,50 @@ class Loader {
     return found;
   }
 
-  static void check_flag_word(const Loader& self, const Field& f, const std::string& flag) {
+  // The flags tsfleet writes itself from fleet keys: giving them again as extra flags would
+  // fight the key.
+  static const char* managed_flag_key(const std::string& name) {
+    static const std::map<std::string, const char*> managed = {
+        {"hostname", "hostname"}, {"advertise-routes", "routes"}, {"advertise-exit-node", "roles (exit-node)"},
+        {"accept-routes", "accept_routes"}, {"accept-dns", "accept_dns"}, {"exit-node", "exit_node"},
+        {"exit-node-allow-lan-access", "exit_node_allow_lan_access"}, {"netfilter-mode", "netfilter_mode"},
+        {"ssh", "ssh"}, {"operator", "operator"}, {"login-server", "login_server"}, {"advertise-tags", "tags"}};
+    auto it = managed.find(name);
+    return it == managed.end() ? nullptr : it->second;
+  }
+
+  // kind: "up" or "set" (a tailscale command), or "daemon" (tailscaled: names not checked).
+  void check_flag_word(const Field& f, const std::string& flag, const std::string& kind) const {
     if (flag.rfind("--", 0) != 0)
-      self.fail(f.path, fmt::format("\"{}\" is not a flag: each element is one \"--flag=value\" word", flag));
+      fail(f.path, fmt::format("\"{}\" is not a flag: each element is one \"--flag=value\" word", flag));
     auto eq = flag.find('=');
     auto sp = flag.find_first_of(" \t");
     if (sp != std::string::npos && (eq == std::string::npos || sp < eq)) {
       std::string name = flag.substr(0, sp), value = flag.substr(sp + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-      self.fail(f.path, fmt::format("a flag and its value in one element: each element is one argv word, so tailscale sees \"{}\" as the flag name; write \"{}={}\"",
-                                    flag, name, value));
+      fail(f.path, fmt::format("a flag and its value in one element: each element is one argv word, so tailscale sees \"{}\" as the flag name; write \"{}={}\"",
+                               flag, name, value));
     }
-    std::string name = flag.substr(0, eq);
-    if (name == "--auth-key" || name == "--authkey" || name == "--client-secret")
-      self.fail(f.path, "auth keys are never passed as flags: use \"auth_key\": {\"sops\": \"NAME\"} (or agenix, or a path) and tsfleet wires the file");
+    std::string name = flag.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (name == "auth-key" || name == "authkey" || name == "client-secret" || name == "id-token")
+      fail(f.path, "auth keys are never passed as flags: use \"auth_key\": {\"sops\": \"NAME\"} (or agenix, or a path) and tsfleet wires the file");
+    if (kind == "daemon") {
+      if (sp != std::string::npos || flag.find_first_of("'\"`$;&|<>\\") != std::string::npos)
+        fail(f.path, "tailscaled flags are joined with spaces into FLAGS= without shell escaping: no spaces, quotes or shell characters");
+      return;
+    }
+    const TailscaleFlag* tf = find_tailscale_flag(name);
+    if (!tf) {
+      auto guess = closest_match(name, tailscale_flag_names());
+      fail(f.path, fmt::format("--{} is not a `tailscale {}` flag{}", name, kind, guess ? fmt::format(": did you mean --{}?", *guess) : ""));
+    }
+    if (const char* key = managed_flag_key(name))
+      fail(f.path, fmt::format("--{} is written by tsfleet from \"{}\": set that key instead", name, key));
+    if (kind == "up" && !tf->up) fail(f.path, fmt::format("--{} is not accepted by `tailscale up`: put it in extra_set_flags", name));
+    if (kind == "set" && !tf->set) fail(f.path, fmt::format("--{} is not accepted by `tailscale set`{}", name, tf->up ? ": put it in extra_up_flags" : ""));
+    std::optional<std::string> value;
+    if (eq != std::string::npos) value = flag.substr(eq + 1);
+    if (auto why = check_flag_value(*tf, value)) fail(f.path, *why);
   }
 
   Host load_host(const std::string& name, const json& obj, const json& defaults) {
@@ -381,19 +423,19 @@ class Loader {
     }
     if (auto f = L.get("network_tuning")) h.network_tuning = bool_at(*f);
 
-    auto flags = [&](const char* key, std::vector<std::string>& out) {
+    auto flags = [&](const char* key, const char* kind, std::vector<std::string>& out) {
       if (auto f = L.get(key)) {
         for (const auto& e : array_at(*f)) {
           std::string s = string_at(e);
-          check_flag_word(*this, e, s);
           check_plain(e, s);
+          check_flag_word(e, s, kind);
           out.push_back(s);
         }
       }
     };
-    flags("extra_up_flags", h.extra_up_flags);
-    flags("extra_set_flags", h.extra_set_flags);
-    flags("extra_daemon_flags", h.extra_daemon_flags);
+    flags("extra_up_flags", "up", h.extra_up_flags);
+    flags("extra_set_flags", "set", h.extra_set_flags);
+    flags("extra_daemon_flags", "daemon", h.extra_daemon_flags);
     return h;
   }
 

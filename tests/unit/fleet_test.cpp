@@ -152,3 +152,32 @@ TEST_CASE("validators for hostnames and tags") {
   CHECK_FALSE(is_valid_tag("server"));
   CHECK_FALSE(is_valid_tag("tag:a b"));
 }
+
+TEST_CASE("extra flags are checked against tailscale's own flags") {
+  struct Case {
+    std::string body;
+    std::string expect;
+  };
+  std::vector<Case> cases = {
+      {"\"extra_up_flags\": [\"--acept-routes=true\"]", "--acept-routes is not a `tailscale up` flag: did you mean --accept-routes?"},
+      {"\"extra_set_flags\": [\"--advertise-connector=maybe\"]", "--advertise-connector takes true or false"},
+      {"\"extra_set_flags\": [\"--accept-routes=false\"]", "--accept-routes is written by tsfleet from \"accept_routes\""},
+      {"\"extra_set_flags\": [\"--force-reauth\"]", "--force-reauth is not accepted by `tailscale set`: put it in extra_up_flags"},
+      {"\"extra_up_flags\": [\"--webclient=true\"]", "--webclient is not accepted by `tailscale up`: put it in extra_set_flags"},
+      {"\"extra_up_flags\": [\"--timeout=soon\"]", "not a Go duration"},
+      {"\"extra_daemon_flags\": [\"--tun=$(reboot)\"]", "without shell escaping"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    std::string msg = load_error(fleet_with("\"roles\": [\"client\"], " + c.body));
+    INFO(msg);
+    CHECK(msg.find(c.expect) != std::string::npos);
+  }
+}
+
+TEST_CASE("tag_owners are read when given") {
+  Fleet f = load_fleet(fleet_with("\"roles\": [\"client\"]", "", "\n\"tag_owners\": {\"tag:server\": [\"autogroup:admin\"]},"), "f");
+  REQUIRE(f.tag_owners);
+  CHECK(f.tag_owners->at("tag:server") == std::vector<std::string>{"autogroup:admin"});
+  CHECK(load_error(fleet_with("\"roles\": [\"client\"]", "", "\n\"tag_owners\": {\"server\": []},")).find("tag_owners.server") != std::string::npos);
+}
