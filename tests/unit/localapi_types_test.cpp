@@ -384,3 +384,29 @@ TEST_CASE("JSON error bodies: error and Error", "[localapi][types]") {
   CHECK_FALSE(json_error_message("{not json"));
   CHECK_FALSE(json_error_message(""));
 }
+
+TEST_CASE("streaming status hands each peer over without keeping it", "[localapi][types]") {
+  std::vector<std::string> hosts;
+  ParseWarnings w;
+  Status s = parse_status_streaming(
+      running_status_json(),
+      [&](const std::string& key, PeerStatus&& p) {
+        CHECK(key == p.public_key);
+        hosts.push_back(p.host_name);
+      },
+      "GET /localapi/v0/status", &w);
+  CHECK(w.empty());
+  CHECK(s.backend_state == BackendState::running);
+  CHECK(s.peer.empty());
+  CHECK(s.self.host_name == "gw1");
+  CHECK(hosts.size() == 7);
+  // A peer whose fields are not all present starts from defaults, not from the previous peer.
+  std::vector<PeerStatus> got;
+  parse_status_streaming(R"({"Peer":{"a":{"HostName":"x","Online":true},"b":{"OS":"linux"}}})",
+                         [&](const std::string&, PeerStatus&& p) { got.push_back(std::move(p)); });
+  REQUIRE(got.size() == 2);
+  CHECK(got[1].host_name.empty());
+  CHECK_FALSE(got[1].online);
+  CHECK_THROWS_AS(parse_status_streaming(R"({"Peer":{"a":{"HostName":)", [](const std::string&, PeerStatus&&) {}),
+                  Error);
+}

@@ -6,6 +6,7 @@
 // and a key of the wrong type is skipped and reported as a ParseWarning naming its key path.
 // Only malformed JSON (a syntax error, truncation) is an error.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -308,6 +309,13 @@ inline constexpr std::uint64_t monitor = 2 | 4 | 128 | 256;  // 390, the suggest
 // that is not an object gives a default value and one warning. They never read past `json`.
 Status parse_status(std::string_view json, std::string_view what = "status JSON",
                     ParseWarnings* warnings = nullptr);
+// Like parse_status, but each Peer entry is handed to `on_peer(key, peer)` as soon as it is
+// parsed and not kept (the returned Status has an empty `peer` map), so memory stays flat for
+// tens of thousands of peers. Throws as parse_status does (peers already delivered stay delivered);
+// exceptions from `on_peer` propagate.
+using PeerCallback = std::function<void(const std::string& key, PeerStatus&& peer)>;
+Status parse_status_streaming(std::string_view json, const PeerCallback& on_peer,
+                              std::string_view what = "status JSON", ParseWarnings* warnings = nullptr);
 Prefs parse_prefs(std::string_view json, std::string_view what = "prefs JSON",
                   ParseWarnings* warnings = nullptr);
 PingResult parse_ping_result(std::string_view json, std::string_view what = "ping JSON",

@@ -177,6 +177,11 @@ class Decoder final : public nlohmann::json_sax<json> {
       if (--skip_ == 0) after_value();
       return true;
     }
+    if (stack_.size() >= 2) {
+      const Frame& parent = stack_[stack_.size() - 2];
+      if (parent.type == Frame::Type::map && parent.field->finish)
+        parent.field->finish(parent.target, stack_.back().target, parent.key);
+    }
     if (!stack_.empty()) stack_.pop_back();
     after_value();
     return true;

@@ -36,6 +36,8 @@ struct Field {
   void* (*member)(void* obj);
   const Schema* nested = nullptr;
   void* (*emplace)(void* container, std::string&& key) = nullptr;
+  // object_map only: called when an element's object ends (lets a caller stream elements).
+  void (*finish)(void* container, void* element, const std::string& key) = nullptr;
 };
 
 struct Schema {

@@ -148,6 +148,36 @@ const Schema& status_schema() {
   return s;
 }
 
+// Streaming status: Peer elements are decoded into one scratch PeerStatus and handed to the
+// callback as each ends, so memory does not grow with the number of peers.
+struct PeerStream {
+  PeerStatus scratch;
+  const PeerCallback* callback;
+};
+thread_local PeerStream* tls_peer_stream = nullptr;
+
+void* stream_peer_begin(void*, std::string&&) {
+  tls_peer_stream->scratch = PeerStatus{};
+  return &tls_peer_stream->scratch;
+}
+void stream_peer_end(void*, void*, const std::string& key) {
+  (*tls_peer_stream->callback)(key, std::move(tls_peer_stream->scratch));
+}
+
+const Schema& streaming_status_schema() {
+  static const Schema s = [] {
+    Schema copy = status_schema();
+    for (auto& f : copy.fields) {
+      if (f.key == "Peer") {
+        f.emplace = stream_peer_begin;
+        f.finish = stream_peer_end;
+      }
+    }
+    return copy;
+  }();
+  return s;
+}
+
 const Schema& auto_update_schema() {
   using T = AutoUpdatePrefs;
   static const Schema s{"", {TS_F("Check", opt_boolean, T, check), TS_F("Apply", opt_boolean, T, apply)}};
@@ -401,6 +431,23 @@ std::string_view to_string(NetfilterMode m) noexcept {
 Status parse_status(std::string_view json, std::string_view what, ParseWarnings* warnings) {
   Status s;
   detail::decode(json, status_schema(), &s, what, warnings);
+  s.backend_state = backend_state_from_string(s.backend_state_text);
+  return s;
+}
+
+Status parse_status_streaming(std::string_view json, const PeerCallback& on_peer, std::string_view what,
+                              ParseWarnings* warnings) {
+  Status s;
+  PeerStream stream{PeerStatus{}, &on_peer};
+  PeerStream* saved = tls_peer_stream;  // the callback may itself parse a status
+  tls_peer_stream = &stream;
+  try {
+    detail::decode(json, streaming_status_schema(), &s, what, warnings);
+  } catch (...) {
+    tls_peer_stream = saved;
+    throw;
+  }
+  tls_peer_stream = saved;
   s.backend_state = backend_state_from_string(s.backend_state_text);
   return s;
 }

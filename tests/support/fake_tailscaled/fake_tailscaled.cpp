@@ -394,8 +394,13 @@ void accept_loop(int fd, bool control_only, int gen) {
 }
 
 // Brings the main socket up (present=true) or takes it away, synchronously: when this returns
-// the socket file exists and listens, or is gone. Call WITHOUT g.mu held.
+// the socket file exists and listens, or is gone and its accept loop has ended (so its fd number
+// cannot be closed late under a new listener). Call WITHOUT g.mu held.
+std::mutex g_socket_mu;      // serialises socket changes
+std::thread g_accept_thread;  // the main socket's accept loop
+
 void set_socket_present(bool present) {
+  std::lock_guard socket_lock(g_socket_mu);
   std::unique_lock lk(g.mu);
   if (!present) {
     if (!g.socket_present) return;
@@ -405,6 +410,8 @@ void set_socket_present(bool present) {
     for (int c : g.open_fds) ::shutdown(c, SHUT_RDWR);
     g.cv.notify_all();
     ::unlink(g.socket_path.c_str());  // new connects now fail at once with ENOENT
+    lk.unlock();
+    if (g_accept_thread.joinable()) g_accept_thread.join();
     return;
   }
   if (g.socket_present) return;
@@ -413,7 +420,9 @@ void set_socket_present(bool present) {
   int gen = g.generation;
   g.listen_fd = listen_on(g.socket_path);
   int fd = g.listen_fd;
-  std::thread([fd, gen] { accept_loop(fd, false, gen); }).detach();
+  lk.unlock();
+  if (g_accept_thread.joinable()) g_accept_thread.join();
+  g_accept_thread = std::thread([fd, gen] { accept_loop(fd, false, gen); });
 }
 
 void restart_later(int down_ms) {
