@@ -23,6 +23,7 @@
 #include <mutex>
 
 #include "tsfleet/error.h"
+#include "tsfleet/redact.h"
 #include "tsfleet/version.h"
 
 namespace tsfleet::localapi {
@@ -126,7 +127,7 @@ class Connection {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        wait(POLLOUT);
+        if (!wait(POLLOUT)) return;  // stop requested; the caller sees stopped()
         continue;
       }
       throw_io("sending the request", errno);
@@ -439,7 +440,8 @@ std::string build_request(std::string_view method, std::string_view target, std:
 }
 
 [[noreturn]] void throw_http_error(const std::string& endpoint, const Response& r) {
-  std::string msg = json_error_message(r.body).value_or(std::string(trim(r.body)));
+  // The daemon may echo what it was sent (an auth key in `start`): mask keys before they go anywhere.
+  std::string msg = redact(json_error_message(r.body).value_or(std::string(trim(r.body))));
   if (msg.size() > 500) msg = msg.substr(0, 500) + "…";
   if (msg.empty()) msg = "(empty body)";
   if (r.status == 403) {
@@ -576,7 +578,9 @@ std::string LocalApiClient::user_metrics(const CallOptions& options) {
 
 std::optional<std::string> LocalApiClient::check_prefs(std::string_view prefs_json, const CallOptions& options) {
   auto r = request("POST", "check-prefs", prefs_json, options);
-  return json_error_message(r.body);
+  auto err = json_error_message(r.body);
+  if (err) return redact(*err);
+  return err;
 }
 
 void LocalApiClient::start(std::string_view options_json, const CallOptions& options) {
