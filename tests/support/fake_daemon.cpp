@@ -1,6 +1,7 @@
 #include "support/fake_daemon.h"
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -10,7 +11,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <httplib.h>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -46,8 +46,13 @@ FakeDaemon::FakeDaemon(const fs::path& scenario_file, FakeDaemonOptions options)
   socket_ = dir_ / "tailscaled.sock";
   control_ = dir_ / "control.sock";
   log_ = dir_ / "fake-tailscaled.log";
-  std::vector<std::string> argv{fake_tailscaled_binary().string(), "--socket", socket_.string(),
-                                "--control-socket", control_.string(), "--scenario", scenario_file.string()};
+  std::vector<std::string> argv{fake_tailscaled_binary().string(),
+                                "--socket",
+                                socket_.string(),
+                                "--control-socket",
+                                control_.string(),
+                                "--scenario",
+                                scenario_file.string()};
   if (options.state) {
     argv.push_back("--state");
     argv.push_back(*options.state);
@@ -106,7 +111,8 @@ std::string FakeDaemon::log() const {
   }
 }
 
-nlohmann::json FakeDaemon::control(const std::string& method, const std::string& path, const nlohmann::json& body) {
+nlohmann::json FakeDaemon::control(const std::string& method, const std::string& path,
+                                   const nlohmann::json& body) {
   httplib::Client cli(control_.string(), 80);
   cli.set_address_family(AF_UNIX);
   cli.set_read_timeout(5, 0);
@@ -115,9 +121,12 @@ nlohmann::json FakeDaemon::control(const std::string& method, const std::string&
   std::string payload = body.is_null() ? std::string() : body.dump();
   httplib::Result res = method == "GET" ? cli.Get(target.c_str())
                                         : cli.Post(target.c_str(), payload, "application/json");
-  if (!res) throw std::runtime_error("fake-tailscaled control " + target + ": " + httplib::to_string(res.error()));
+  if (!res)
+    throw std::runtime_error("fake-tailscaled control " + target + ": " +
+                             httplib::to_string(res.error()));
   if (res->status < 200 || res->status > 299)
-    throw std::runtime_error("fake-tailscaled control " + target + ": HTTP " + std::to_string(res->status) + ": " + res->body);
+    throw std::runtime_error("fake-tailscaled control " + target + ": HTTP " +
+                             std::to_string(res->status) + ": " + res->body);
   return nlohmann::json::parse(res->body, nullptr, false);
 }
 
@@ -126,7 +135,9 @@ void FakeDaemon::set_fault(const std::string& endpoint, nlohmann::json fault) {
   control("POST", "fault", fault);
 }
 void FakeDaemon::clear_faults() { control("POST", "faults/clear"); }
-void FakeDaemon::set_state(const std::string& state) { control("POST", "state", {{"state", state}}); }
+void FakeDaemon::set_state(const std::string& state) {
+  control("POST", "state", {{"state", state}});
+}
 std::string FakeDaemon::state() { return control("GET", "state").value("state", ""); }
 void FakeDaemon::restart(int down_ms) { control("POST", "restart", {{"down_ms", down_ms}}); }
 

@@ -23,7 +23,8 @@ std::filesystem::path scenario(const std::string& name);
 
 struct FakeDaemonOptions {
   std::optional<std::string> state;  // overrides the scenario's "state" (e.g. "Stopped")
-  bool socket_absent = false;        // start without the LocalAPI socket (bring it up with set_socket_present)
+  bool socket_absent =
+      false;  // start without the LocalAPI socket (bring it up with set_socket_present)
 };
 
 class FakeDaemon {
@@ -44,21 +45,25 @@ class FakeDaemon {
 
   // One request to the control API (/fake/v0/<path>); returns the parsed JSON reply (null if not
   // JSON). Throws std::runtime_error on transport errors or non-2xx.
-  nlohmann::json control(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr);
+  nlohmann::json control(const std::string& method, const std::string& path,
+                         const nlohmann::json& body = nullptr);
 
   // Sets a fault for `endpoint` ("status", "prefs", "ping", "watch-ipn-bus", ... or "*" for all):
-  // {"mode": "hang"|"slow"|"dribble"|"http"|"malformed"|"truncated"|"short_body"|"reset"|"close"|"restart",
+  // {"mode":
+  // "hang"|"slow"|"dribble"|"http"|"malformed"|"truncated"|"short_body"|"reset"|"close"|"restart",
   //  "delay_ms": N, "status": N, "body": "...", "count": N, "down_ms": N}
   void set_fault(const std::string& endpoint, nlohmann::json fault);
   void clear_faults();
   void set_state(const std::string& state);
   std::string state();
-  // The LocalAPI socket goes away for down_ms, then comes back (returns at once; see wait_for_socket).
+  // The LocalAPI socket goes away for down_ms, then comes back (returns at once; see
+  // wait_for_socket).
   void restart(int down_ms);
   void set_socket_present(bool present);
   // Waits until the LocalAPI socket accepts connections (true) or `timeout_ms` passes (false).
   bool wait_for_socket(int timeout_ms = 5000) const;
-  // Every LocalAPI request received so far: [{"method","target","headers":{lower-case name: value}}].
+  // Every LocalAPI request received so far: [{"method","target","headers":{lower-case name:
+  // value}}].
   nlohmann::json requests();
   // Sends a raw Notify object to every watch-ipn-bus stream.
   void notify(const nlohmann::json& n);

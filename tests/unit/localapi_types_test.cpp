@@ -16,14 +16,16 @@ namespace {
 
 // The status object of the rich fixture scenario, with BackendState filled in as the daemon does.
 std::string running_status_json() {
-  auto scenario = nlohmann::json::parse(tsfleet::testing::read_file(tsfleet::testing::scenario("running.json")));
+  auto scenario = nlohmann::json::parse(
+      tsfleet::testing::read_file(tsfleet::testing::scenario("running.json")));
   auto s = scenario["status"];
   s["BackendState"] = "Running";
   s["Version"] = "1.102.3-t1a2b3c4d5-g6e7f8a9b0";
   return s.dump(1, '\t');
 }
 
-bool has_warning(const ParseWarnings& w, const std::string& path, const std::string& fragment = "") {
+bool has_warning(const ParseWarnings& w, const std::string& path,
+                 const std::string& fragment = "") {
   for (const auto& i : w.items)
     if (i.path == path && i.message.find(fragment) != std::string::npos) return true;
   return false;
@@ -191,7 +193,8 @@ TEST_CASE("parsing without a warnings sink never throws for wrong types", "[loca
   CHECK_NOTHROW(parse_status("\"Running\""));
 }
 
-TEST_CASE("a top-level value that is not an object is a warning, not an error", "[localapi][types]") {
+TEST_CASE("a top-level value that is not an object is a warning, not an error",
+          "[localapi][types]") {
   ParseWarnings w;
   Status s = parse_status("[1,2]", "status", &w);
   CHECK(has_warning(w, "(top level)", "expected object"));
@@ -200,7 +203,8 @@ TEST_CASE("a top-level value that is not an object is a warning, not an error", 
 
 TEST_CASE("warnings are capped", "[localapi][types]") {
   std::string doc = R"({"Peer":{)";
-  for (int i = 0; i < 500; ++i) doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"Online\":1}";
+  for (int i = 0; i < 500; ++i)
+    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"Online\":1}";
   doc += "}}";
   ParseWarnings w;
   w.limit = 10;
@@ -216,7 +220,8 @@ TEST_CASE("malformed and truncated JSON is an error naming the endpoint", "[loca
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.category() == ErrorCategory::daemon);
-    CHECK_THAT(e.what(), Catch::Contains("GET /localapi/v0/status") && Catch::Contains("truncated"));
+    CHECK_THAT(e.what(),
+               Catch::Contains("GET /localapi/v0/status") && Catch::Contains("truncated"));
   }
   try {
     parse_status(R"({"BackendState": "Running", "Self": {"ID": ,}})", "GET /localapi/v0/status");
@@ -232,14 +237,17 @@ TEST_CASE("malformed and truncated JSON is an error naming the endpoint", "[loca
 }
 
 TEST_CASE("deep nesting in unknown keys neither crashes nor recurses", "[localapi][types]") {
-  std::string deep = R"({"Unknown":)" + std::string(100000, '[') + std::string(100000, ']') + R"(,"BackendState":"Stopped"})";
+  std::string deep = R"({"Unknown":)" + std::string(100000, '[') + std::string(100000, ']') +
+                     R"(,"BackendState":"Stopped"})";
   Status s = parse_status(deep);
   CHECK(s.backend_state == BackendState::stopped);
 }
 
 TEST_CASE("prefs: NetfilterMode is an int; opt.Bool and nested objects", "[localapi][types]") {
-  for (auto [n, mode] : std::vector<std::pair<int, NetfilterMode>>{
-           {0, NetfilterMode::off}, {1, NetfilterMode::nodivert}, {2, NetfilterMode::on}, {7, NetfilterMode::unknown}}) {
+  for (auto [n, mode] : std::vector<std::pair<int, NetfilterMode>>{{0, NetfilterMode::off},
+                                                                   {1, NetfilterMode::nodivert},
+                                                                   {2, NetfilterMode::on},
+                                                                   {7, NetfilterMode::unknown}}) {
     Prefs p = parse_prefs(R"({"NetfilterMode":)" + std::to_string(n) + "}");
     CHECK(p.netfilter_mode == mode);
     CHECK(p.netfilter_mode_raw == n);
@@ -304,18 +312,22 @@ TEST_CASE("MaskedPrefs JSON carries each engaged field and its Set flag", "[loca
 }
 
 TEST_CASE("ping results: direct, DERP, peer relay, errors", "[localapi][types]") {
-  PingResult r = parse_ping_result(R"({"IP":"100.64.0.5","NodeIP":"100.64.0.5","NodeName":"web1","Err":"",
+  PingResult r =
+      parse_ping_result(R"({"IP":"100.64.0.5","NodeIP":"100.64.0.5","NodeName":"web1","Err":"",
       "LatencySeconds":0.005123,"Endpoint":"192.0.2.7:41641","PeerRelay":"","DERPRegionID":0,"DERPRegionCode":""})");
   CHECK(r.node_name == "web1");
   CHECK(r.endpoint == "192.0.2.7:41641");
   CHECK(r.latency_seconds == Approx(0.005123));
-  r = parse_ping_result(R"({"IP":"100.64.0.6","LatencySeconds":0,"DERPRegionID":4,"DERPRegionCode":"fra","PeerRelay":""})");
+  r = parse_ping_result(
+      R"({"IP":"100.64.0.6","LatencySeconds":0,"DERPRegionID":4,"DERPRegionCode":"fra","PeerRelay":""})");
   CHECK(r.derp_region_id == 4);
   CHECK(r.derp_region_code == "fra");
   CHECK(r.latency_seconds == 0.0);  // an int where a float is expected is fine
-  r = parse_ping_result(R"({"IP":"100.64.0.7","PeerRelay":"198.51.100.4:7777:vni:12","LatencySeconds":0.009})");
+  r = parse_ping_result(
+      R"({"IP":"100.64.0.7","PeerRelay":"198.51.100.4:7777:vni:12","LatencySeconds":0.009})");
   CHECK(r.peer_relay == "198.51.100.4:7777:vni:12");
-  r = parse_ping_result(R"({"IP":"100.64.0.1","Err":"100.64.0.1 is local Tailscale IP","IsLocalIP":true,"PeerRelay":""})");
+  r = parse_ping_result(
+      R"({"IP":"100.64.0.1","Err":"100.64.0.1 is local Tailscale IP","IsLocalIP":true,"PeerRelay":""})");
   CHECK(r.is_local_ip);
   CHECK_FALSE(r.err.empty());
   r = parse_ping_result(R"({"IP":"100.64.0.5","PeerAPIPort":41641,"LatencySeconds":0.01})");
@@ -323,7 +335,8 @@ TEST_CASE("ping results: direct, DERP, peer relay, errors", "[localapi][types]")
 }
 
 TEST_CASE("whois, derpmap and check-ip-forwarding", "[localapi][types]") {
-  WhoIs w = parse_whois(R"({"Node":{"ID":123,"StableID":"nWEB1","Name":"web1.tail1234.ts.net.","User":1001,
+  WhoIs w = parse_whois(
+      R"({"Node":{"ID":123,"StableID":"nWEB1","Name":"web1.tail1234.ts.net.","User":1001,
       "Key":"nodekey:aa","Addresses":["100.64.0.5/32"],"Hostinfo":{"Hostname":"web1","OS":"linux","Services":[]},
       "Tags":["tag:web"]},"UserProfile":{"ID":1001,"LoginName":"ops@example.org","DisplayName":"Ops"},
       "CapMap":{"https://tailscale.com/cap/file-sharing":null,"cap:x":[{"a":1}]}})");
@@ -332,9 +345,11 @@ TEST_CASE("whois, derpmap and check-ip-forwarding", "[localapi][types]") {
   CHECK(w.node.os == "linux");
   CHECK(w.node.addresses == std::vector<std::string>{"100.64.0.5/32"});
   CHECK(w.user_profile.login_name == "ops@example.org");
-  CHECK(w.cap_map_keys == std::vector<std::string>{"https://tailscale.com/cap/file-sharing", "cap:x"});
+  CHECK(w.cap_map_keys ==
+        std::vector<std::string>{"https://tailscale.com/cap/file-sharing", "cap:x"});
 
-  DerpMap m = parse_derp_map(R"({"Regions":{"4":{"RegionID":4,"RegionCode":"fra","RegionName":"Frankfurt",
+  DerpMap m =
+      parse_derp_map(R"({"Regions":{"4":{"RegionID":4,"RegionCode":"fra","RegionName":"Frankfurt",
       "Nodes":[{"Name":"4c","RegionID":4,"HostName":"derp4c.tailscale.com","IPv4":"134.122.77.138","STUNPort":0}]}}})");
   REQUIRE(m.regions.count("4"));
   CHECK(m.regions.at("4").region_code == "fra");
@@ -342,11 +357,13 @@ TEST_CASE("whois, derpmap and check-ip-forwarding", "[localapi][types]") {
   CHECK(m.regions.at("4").nodes[0].host_name == "derp4c.tailscale.com");
 
   CHECK(parse_warning_object(R"({"Warning":""})", "check-ip-forwarding").empty());
-  CHECK(parse_warning_object(R"({"Warning":"IPv4 forwarding is disabled"})", "x") == "IPv4 forwarding is disabled");
+  CHECK(parse_warning_object(R"({"Warning":"IPv4 forwarding is disabled"})", "x") ==
+        "IPv4 forwarding is disabled");
 }
 
 TEST_CASE("notify: State ints, partial messages, health", "[localapi][types]") {
-  Notify n = parse_notify(R"({"Version":"1.102.3","SessionID":"s1","State":2,"BrowseToURL":"https://login.tailscale.com/a/x"})");
+  Notify n = parse_notify(
+      R"({"Version":"1.102.3","SessionID":"s1","State":2,"BrowseToURL":"https://login.tailscale.com/a/x"})");
   CHECK(n.version == "1.102.3");
   CHECK(n.state == BackendState::needs_login);
   CHECK(n.browse_to_url == "https://login.tailscale.com/a/x");
@@ -357,13 +374,15 @@ TEST_CASE("notify: State ints, partial messages, health", "[localapi][types]") {
   CHECK(n.login_finished);
   CHECK_FALSE(n.state);
 
-  n = parse_notify(R"({"State":null,"Prefs":{"WantRunning":true,"NetfilterMode":0},"ErrMessage":null})");
+  n = parse_notify(
+      R"({"State":null,"Prefs":{"WantRunning":true,"NetfilterMode":0},"ErrMessage":null})");
   CHECK_FALSE(n.state);
   CHECK_FALSE(n.err_message);
   REQUIRE(n.prefs);
   CHECK(n.prefs->netfilter_mode == NetfilterMode::off);
 
-  n = parse_notify(R"({"Health":{"Warnings":{"derp-region-error":{"WarnableCode":"derp-region-error","Severity":"medium",
+  n = parse_notify(
+      R"({"Health":{"Warnings":{"derp-region-error":{"WarnableCode":"derp-region-error","Severity":"medium",
       "Title":"DERP region error","Text":"x","ImpactsConnectivity":true,"Args":{"a":"b"}}}},"Engine":{"RBytes":10,"WBytes":5}})");
   REQUIRE(n.health);
   CHECK(n.health->at("derp-region-error").severity == "medium");
@@ -407,6 +426,7 @@ TEST_CASE("streaming status hands each peer over without keeping it", "[localapi
   REQUIRE(got.size() == 2);
   CHECK(got[1].host_name.empty());
   CHECK_FALSE(got[1].online);
-  CHECK_THROWS_AS(parse_status_streaming(R"({"Peer":{"a":{"HostName":)", [](const std::string&, PeerStatus&&) {}),
+  CHECK_THROWS_AS(parse_status_streaming(R"({"Peer":{"a":{"HostName":)",
+                                         [](const std::string&, PeerStatus&&) {}),
                   Error);
 }

@@ -33,9 +33,9 @@ std::vector<std::filesystem::path> socket_candidates(
     const std::optional<std::filesystem::path>& explicit_socket);
 
 struct ClientOptions {
-  std::optional<std::filesystem::path> socket;     // --socket; see socket_candidates()
-  std::chrono::milliseconds timeout{10'000};       // the default deadline of a call
-  std::chrono::milliseconds ping_timeout{5'000};   // ping has no server-side timeout (CLI uses 5 s)
+  std::optional<std::filesystem::path> socket;    // --socket; see socket_candidates()
+  std::chrono::milliseconds timeout{10'000};      // the default deadline of a call
+  std::chrono::milliseconds ping_timeout{5'000};  // ping has no server-side timeout (CLI uses 5 s)
 };
 
 struct CallOptions {
@@ -112,7 +112,8 @@ class LocalApiClient final : public LocalApi {
 
   // POST check-prefs with a full Prefs JSON body: nullopt when the daemon accepts it, else its
   // `Error` text. (The endpoint always answers 200.)
-  std::optional<std::string> check_prefs(std::string_view prefs_json, const CallOptions& options = {});
+  std::optional<std::string> check_prefs(std::string_view prefs_json,
+                                         const CallOptions& options = {});
   // POST start with an ipn.Options JSON body ({"AuthKey":…, "UpdatePrefs":{…}}).
   void start(std::string_view options_json, const CallOptions& options = {});
   // POST login-interactive (the URL then arrives on watch-ipn-bus as BrowseToURL).

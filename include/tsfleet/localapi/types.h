@@ -56,12 +56,12 @@ std::string_view to_string(NetfilterMode m) noexcept;  // "off" | "nodivert" | "
 
 // ipnstate.PeerStatus: Status.Self and the values of Status.Peer.
 struct PeerStatus {
-  std::string id;          // ID (StableNodeID)
+  std::string id;            // ID (StableNodeID)
   std::int64_t node_id = 0;  // NodeID (v1.100+)
-  std::string public_key;  // PublicKey "nodekey:…"
-  std::string host_name;   // HostName (OS hostname, not unique)
-  std::string dns_name;    // DNSName, FQDN with a trailing dot
-  std::string os;          // OS
+  std::string public_key;    // PublicKey "nodekey:…"
+  std::string host_name;     // HostName (OS hostname, not unique)
+  std::string dns_name;      // DNSName, FQDN with a trailing dot
+  std::string os;            // OS
   std::int64_t user_id = 0;
   std::vector<std::string> tailscale_ips;
   std::vector<std::string> allowed_ips;
@@ -73,13 +73,14 @@ struct PeerStatus {
   std::string peer_relay;          // "ip:port:vni:N" (v1.86+)
   std::int64_t rx_bytes = 0;
   std::int64_t tx_bytes = 0;
-  std::string created, last_write, last_seen, last_handshake;  // RFC 3339; zero "0001-01-01T00:00:00Z"
-  std::string key_expiry;                                      // RFC 3339 or "" when absent
+  std::string created, last_write, last_seen,
+      last_handshake;      // RFC 3339; zero "0001-01-01T00:00:00Z"
+  std::string key_expiry;  // RFC 3339 or "" when absent
   bool online = false;
   bool exit_node = false;         // in use as our exit node
   bool exit_node_option = false;  // offers (approved) exit node
   bool active = false;
-  bool share_node = false;        // ShareeNode
+  bool share_node = false;  // ShareeNode
   bool in_network_map = false, in_magic_sock = false, in_engine = false;
   bool expired = false;
   std::vector<std::string> peer_api_url;
@@ -129,8 +130,8 @@ struct Status {
   std::string magic_dns_suffix;
   std::optional<TailnetStatus> current_tailnet;
   std::vector<std::string> cert_domains;
-  std::map<std::string, PeerStatus> peer;         // keyed by "nodekey:…"
-  std::map<std::string, UserProfile> user;        // keyed by decimal UserID
+  std::map<std::string, PeerStatus> peer;   // keyed by "nodekey:…"
+  std::map<std::string, UserProfile> user;  // keyed by decimal UserID
   std::optional<ClientVersion> client_version;
 };
 
@@ -315,7 +316,8 @@ Status parse_status(std::string_view json, std::string_view what = "status JSON"
 // exceptions from `on_peer` propagate.
 using PeerCallback = std::function<void(const std::string& key, PeerStatus&& peer)>;
 Status parse_status_streaming(std::string_view json, const PeerCallback& on_peer,
-                              std::string_view what = "status JSON", ParseWarnings* warnings = nullptr);
+                              std::string_view what = "status JSON",
+                              ParseWarnings* warnings = nullptr);
 Prefs parse_prefs(std::string_view json, std::string_view what = "prefs JSON",
                   ParseWarnings* warnings = nullptr);
 PingResult parse_ping_result(std::string_view json, std::string_view what = "ping JSON",

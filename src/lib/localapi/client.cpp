@@ -9,6 +9,7 @@
 #include "tsfleet/localapi/client.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,7 +20,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fmt/format.h>
 #include <mutex>
 
 #include "tsfleet/error.h"
@@ -39,10 +39,14 @@ std::vector<fs::path> socket_candidates(const std::optional<fs::path>& explicit_
 
 std::string_view to_string(PingType t) noexcept {
   switch (t) {
-    case PingType::disco: return "disco";
-    case PingType::tsmp: return "TSMP";
-    case PingType::icmp: return "ICMP";
-    case PingType::peerapi: return "peerapi";
+    case PingType::disco:
+      return "disco";
+    case PingType::tsmp:
+      return "TSMP";
+    case PingType::icmp:
+      return "ICMP";
+    case PingType::peerapi:
+      return "peerapi";
   }
   return "disco";
 }
@@ -107,8 +111,11 @@ class Connection {
  public:
   Connection(Fd fd, std::string endpoint, std::string socket, Clock::time_point deadline,
              milliseconds timeout)
-      : fd_(std::move(fd)), endpoint_(std::move(endpoint)), socket_(std::move(socket)),
-        deadline_(deadline), timeout_(timeout) {}
+      : fd_(std::move(fd)),
+        endpoint_(std::move(endpoint)),
+        socket_(std::move(socket)),
+        deadline_(deadline),
+        timeout_(timeout) {}
 
   void set_deadline(std::optional<Clock::time_point> d, milliseconds timeout, bool idle) {
     deadline_ = d;
@@ -222,8 +229,9 @@ struct ResponseHead {
 };
 
 [[noreturn]] void bad_response(const Connection& c, std::string_view what) {
-  throw Error(ErrorCategory::daemon, fmt::format("{}: invalid HTTP response from tailscaled (socket {}): {}",
-                                                 c.endpoint(), c.socket(), what));
+  throw Error(ErrorCategory::daemon,
+              fmt::format("{}: invalid HTTP response from tailscaled (socket {}): {}", c.endpoint(),
+                          c.socket(), what));
 }
 
 ResponseHead read_head(Connection& c) {
@@ -246,12 +254,14 @@ ResponseHead read_head(Connection& c) {
   ResponseHead h;
   auto line_end = head.find("\r\n");
   std::string_view status_line = head.substr(0, line_end);
-  if (status_line.substr(0, 5) != "HTTP/" || status_line.size() < 12) bad_response(c, "bad status line");
+  if (status_line.substr(0, 5) != "HTTP/" || status_line.size() < 12)
+    bad_response(c, "bad status line");
   auto sp = status_line.find(' ');
   std::string_view code = status_line.substr(sp + 1, 3);
   auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), h.status);
   if (ec != std::errc() || h.status < 100 || h.status > 999) bad_response(c, "bad status code");
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
+  std::string_view rest =
+      line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
   while (!rest.empty()) {
     auto e = rest.find("\r\n");
     std::string_view line = rest.substr(0, e);
@@ -289,7 +299,8 @@ class BodyReader {
       if (left_ == 0) return done_ = true, false;
       if (c_.buf_.empty() && !c_.fill()) {
         if (c_.stopped()) return false;
-        truncated(fmt::format("got {} of {} bytes", *h_.content_length - left_, *h_.content_length));
+        truncated(
+            fmt::format("got {} of {} bytes", *h_.content_length - left_, *h_.content_length));
       }
       std::size_t n = std::min(left_, c_.buf_.size());
       out.append(c_.buf_, 0, n);
@@ -312,7 +323,8 @@ class BodyReader {
       auto semi = line.find(';');
       std::string_view size_text = trim(std::string_view(line).substr(0, semi));
       std::size_t size = 0;
-      auto [p, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+      auto [p, ec] =
+          std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
       if (ec != std::errc() || size_text.empty()) bad_response(c_, "bad chunk size");
       if (size == 0) {
         while (!read_line().empty()) {  // trailers
@@ -381,7 +393,8 @@ Fd connect_any(const std::vector<fs::path>& candidates, const std::string& endpo
     }
     std::memcpy(addr.sun_path, s.c_str(), s.size() + 1);
     Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (fd.get() < 0) throw Error(ErrorCategory::internal, fmt::format("socket(): {}", std::strerror(errno)));
+    if (fd.get() < 0)
+      throw Error(ErrorCategory::internal, fmt::format("socket(): {}", std::strerror(errno)));
     int rc;
     do {
       rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -407,7 +420,7 @@ Fd connect_any(const std::vector<fs::path>& candidates, const std::string& endpo
     }
     int err = errno;
     if (err == EACCES || err == EPERM) access_denied = true;
-    const char* why = err == ENOENT ? "no such socket"
+    const char* why = err == ENOENT         ? "no such socket"
                       : err == ECONNREFUSED ? "connection refused (stale socket: nothing listening)"
                                             : std::strerror(err);
     tried.push_back(fmt::format("{}: {}", s, why));
@@ -415,15 +428,17 @@ Fd connect_any(const std::vector<fs::path>& candidates, const std::string& endpo
   std::string list;
   for (const auto& t : tried) list += (list.empty() ? "" : "; ") + t;
   if (access_denied) {
-    throw Error(ErrorCategory::auth,
-                fmt::format("cannot connect to tailscaled for {}: {}. Access to the socket needs root "
-                            "or `sudo tailscale set --operator=$USER`",
-                            endpoint, list));
+    throw Error(
+        ErrorCategory::auth,
+        fmt::format("cannot connect to tailscaled for {}: {}. Access to the socket needs root "
+                    "or `sudo tailscale set --operator=$USER`",
+                    endpoint, list));
   }
-  throw Error(ErrorCategory::daemon,
-              fmt::format("cannot connect to tailscaled for {}: {}. Is tailscaled running? (`systemctl "
-                          "status tailscaled`; pass --socket if it listens elsewhere)",
-                          endpoint, list));
+  throw Error(
+      ErrorCategory::daemon,
+      fmt::format("cannot connect to tailscaled for {}: {}. Is tailscaled running? (`systemctl "
+                  "status tailscaled`; pass --socket if it listens elsewhere)",
+                  endpoint, list));
 }
 
 std::string build_request(std::string_view method, std::string_view target, std::string_view body) {
@@ -440,7 +455,8 @@ std::string build_request(std::string_view method, std::string_view target, std:
 }
 
 [[noreturn]] void throw_http_error(const std::string& endpoint, const Response& r) {
-  // The daemon may echo what it was sent (an auth key in `start`): mask keys before they go anywhere.
+  // The daemon may echo what it was sent (an auth key in `start`): mask keys before they go
+  // anywhere.
   std::string msg = redact(json_error_message(r.body).value_or(std::string(trim(r.body))));
   if (msg.size() > 500) msg = msg.substr(0, 500) + "…";
   if (msg.empty()) msg = "(empty body)";
@@ -451,9 +467,11 @@ std::string build_request(std::string_view method, std::string_view target, std:
                             endpoint, msg));
   }
   if (r.status == 412) {
-    throw Error(ErrorCategory::daemon, fmt::format("{}: preconditions failed (HTTP 412): {}", endpoint, msg));
+    throw Error(ErrorCategory::daemon,
+                fmt::format("{}: preconditions failed (HTTP 412): {}", endpoint, msg));
   }
-  throw Error(ErrorCategory::daemon, fmt::format("{}: tailscaled answered HTTP {}: {}", endpoint, r.status, msg));
+  throw Error(ErrorCategory::daemon,
+              fmt::format("{}: tailscaled answered HTTP {}: {}", endpoint, r.status, msg));
 }
 
 std::string endpoint_name(std::string_view method, std::string_view path_and_query) {
@@ -472,9 +490,9 @@ LocalApiClient::LocalApiClient(ClientOptions options) : options_(std::move(optio
 namespace {
 
 // Connects, sends, reads the head. Shared by request() and watch_ipn_bus().
-OpenedRequest open_request(const ClientOptions& opts, fs::path& socket_in_use, std::string_view method,
-                           std::string_view path_and_query, std::string_view body, milliseconds timeout,
-                           int wake_fd) {
+OpenedRequest open_request(const ClientOptions& opts, fs::path& socket_in_use,
+                           std::string_view method, std::string_view path_and_query,
+                           std::string_view body, milliseconds timeout, int wake_fd) {
   std::string endpoint = endpoint_name(method, path_and_query);
   auto deadline = Clock::now() + timeout;
   auto candidates = socket_candidates(opts.socket);
@@ -529,7 +547,8 @@ Prefs LocalApiClient::patch_prefs(const PrefsPatch& patch, const CallOptions& op
   return parse_prefs(r.body, "PATCH /localapi/v0/prefs", options.warnings);
 }
 
-PingResult LocalApiClient::ping(std::string_view ip, PingType type, int size, const CallOptions& options) {
+PingResult LocalApiClient::ping(std::string_view ip, PingType type, int size,
+                                const CallOptions& options) {
   std::string q = fmt::format("ping?ip={}&type={}", url_encode(ip), to_string(type));
   if (size > 0 && type == PingType::disco) q += fmt::format("&size={}", size);
   CallOptions o = options;
@@ -539,9 +558,10 @@ PingResult LocalApiClient::ping(std::string_view ip, PingType type, int size, co
     r = request("POST", q, {}, o);
   } catch (const Error& e) {
     if (e.category() == ErrorCategory::timeout) {
-      throw Error(ErrorCategory::timeout, fmt::format("ping \"{}\" timed out: no pong within {} (POST "
-                                                      "/localapi/v0/{})",
-                                                      ip, format_duration(*o.timeout), q));
+      throw Error(ErrorCategory::timeout,
+                  fmt::format("ping \"{}\" timed out: no pong within {} (POST "
+                              "/localapi/v0/{})",
+                              ip, format_duration(*o.timeout), q));
     }
     throw;
   }
@@ -555,8 +575,9 @@ WhoIs LocalApiClient::whois(std::string_view addr, const CallOptions& options) {
     return parse_whois(r.body, "GET /localapi/v0/" + q, options.warnings);
   } catch (const Error& e) {
     if (std::string_view(e.what()).find("HTTP 404") != std::string_view::npos) {
-      throw Error(ErrorCategory::daemon,
-                  fmt::format("GET /localapi/v0/{}: peer not found: no node has address {}", q, addr));
+      throw Error(
+          ErrorCategory::daemon,
+          fmt::format("GET /localapi/v0/{}: peer not found: no node has address {}", q, addr));
     }
     throw;
   }
@@ -576,7 +597,8 @@ std::string LocalApiClient::user_metrics(const CallOptions& options) {
   return request("GET", "usermetrics", {}, options).body;
 }
 
-std::optional<std::string> LocalApiClient::check_prefs(std::string_view prefs_json, const CallOptions& options) {
+std::optional<std::string> LocalApiClient::check_prefs(std::string_view prefs_json,
+                                                       const CallOptions& options) {
   auto r = request("POST", "check-prefs", prefs_json, options);
   auto err = json_error_message(r.body);
   if (err) return redact(*err);
@@ -647,10 +669,11 @@ void LocalApiClient::watch_ipn_bus(const NotifyCallback& on_notify, const WatchO
     }
     if (!more) {
       if (opened.conn.stopped() || options.stop.stop_requested()) return;
-      throw Error(ErrorCategory::daemon,
-                  fmt::format("{}: tailscaled closed the stream (socket {}); it may have restarted — "
-                              "reconnect when the socket is back",
-                              what, opened.conn.socket()));
+      throw Error(
+          ErrorCategory::daemon,
+          fmt::format("{}: tailscaled closed the stream (socket {}); it may have restarted — "
+                      "reconnect when the socket is back",
+                      what, opened.conn.socket()));
     }
   }
 }

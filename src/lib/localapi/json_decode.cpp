@@ -17,17 +17,23 @@ using json = nlohmann::json;
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::string:
-    case Kind::opt_string: return "string";
+    case Kind::opt_string:
+      return "string";
     case Kind::boolean:
-    case Kind::opt_boolean: return "bool";
+    case Kind::opt_boolean:
+      return "bool";
     case Kind::int64:
-    case Kind::opt_int64: return "integer";
-    case Kind::float64: return "number";
+    case Kind::opt_int64:
+      return "integer";
+    case Kind::float64:
+      return "number";
     case Kind::string_list:
-    case Kind::object_list: return "array";
+    case Kind::object_list:
+      return "array";
     case Kind::object:
     case Kind::object_map:
-    case Kind::key_list: return "object";
+    case Kind::key_list:
+      return "object";
   }
   return "value";
 }
@@ -35,10 +41,11 @@ const char* kind_name(Kind k) {
 struct Frame {
   enum class Type : std::uint8_t { object, map, key_list, array } type;
   const Schema* schema = nullptr;  // object frames
-  const Field* field = nullptr;    // object: the pending field (after key()); others: the container field
-  void* target = nullptr;          // the struct, map, or vector
-  std::string key;                 // object/map: the current key
-  std::size_t index = 0;           // array: the current index
+  const Field* field =
+      nullptr;             // object: the pending field (after key()); others: the container field
+  void* target = nullptr;  // the struct, map, or vector
+  std::string key;         // object/map: the current key
+  std::size_t index = 0;   // array: the current index
 };
 
 class Decoder final : public nlohmann::json_sax<json> {
@@ -58,9 +65,12 @@ class Decoder final : public nlohmann::json_sax<json> {
   bool boolean(bool v) override {
     if (skip_) return true;
     if (const Field* f = scalar_field()) {
-      if (f->kind == Kind::boolean) *static_cast<bool*>(target(f)) = v;
-      else if (f->kind == Kind::opt_boolean) *static_cast<std::optional<bool>*>(target(f)) = v;
-      else mismatch(f, "bool");
+      if (f->kind == Kind::boolean)
+        *static_cast<bool*>(target(f)) = v;
+      else if (f->kind == Kind::opt_boolean)
+        *static_cast<std::optional<bool>*>(target(f)) = v;
+      else
+        mismatch(f, "bool");
     }
     after_value();
     return true;
@@ -75,8 +85,10 @@ class Decoder final : public nlohmann::json_sax<json> {
     if (skip_) return true;
     if (const Field* f = scalar_field()) {
       if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        if (f->kind == Kind::float64) *static_cast<double*>(target(f)) = static_cast<double>(v);
-        else warn(fmt::format("integer {} out of range", v));
+        if (f->kind == Kind::float64)
+          *static_cast<double*>(target(f)) = static_cast<double>(v);
+        else
+          warn(fmt::format("integer {} out of range", v));
       } else {
         store_int(f, static_cast<std::int64_t>(v), true);
       }
@@ -87,8 +99,10 @@ class Decoder final : public nlohmann::json_sax<json> {
   bool number_float(number_float_t v, const string_t&) override {
     if (skip_) return true;
     if (const Field* f = scalar_field()) {
-      if (f->kind == Kind::float64) *static_cast<double*>(target(f)) = v;
-      else mismatch(f, "non-integer number");
+      if (f->kind == Kind::float64)
+        *static_cast<double*>(target(f)) = v;
+      else
+        mismatch(f, "non-integer number");
     }
     after_value();
     return true;
@@ -99,12 +113,15 @@ class Decoder final : public nlohmann::json_sax<json> {
       Frame& fr = stack_.back();
       if (fr.field->kind == Kind::string_list)
         static_cast<std::vector<std::string>*>(fr.target)->push_back(std::move(v));
-      else warn("expected object, got string");
+      else
+        warn("expected object, got string");
     } else if (const Field* f = scalar_field()) {
-      if (f->kind == Kind::string) *static_cast<std::string*>(target(f)) = std::move(v);
+      if (f->kind == Kind::string)
+        *static_cast<std::string*>(target(f)) = std::move(v);
       else if (f->kind == Kind::opt_string)
         *static_cast<std::optional<std::string>*>(target(f)) = std::move(v);
-      else mismatch(f, "string");
+      else
+        mismatch(f, "string");
     }
     after_value();
     return true;
@@ -143,7 +160,8 @@ class Decoder final : public nlohmann::json_sax<json> {
         stack_.push_back(Frame{Frame::Type::object, fr.field->nested, nullptr, elem, {}, 0});
         return true;
       }
-      case Frame::Type::key_list: return begin_skip();
+      case Frame::Type::key_list:
+        return begin_skip();
       case Frame::Type::array: {
         if (fr.field->kind != Kind::object_list) {
           warn("expected string, got object");
@@ -165,9 +183,14 @@ class Decoder final : public nlohmann::json_sax<json> {
         fr.field = fr.schema->find(k);
         if (fr.field) fr.key = k;  // only known keys can appear in a warning path
         break;
-      case Frame::Type::map: fr.key = k; break;
-      case Frame::Type::key_list: static_cast<std::vector<std::string>*>(fr.target)->push_back(k); break;
-      case Frame::Type::array: break;  // cannot happen
+      case Frame::Type::map:
+        fr.key = k;
+        break;
+      case Frame::Type::key_list:
+        static_cast<std::vector<std::string>*>(fr.target)->push_back(k);
+        break;
+      case Frame::Type::array:
+        break;  // cannot happen
     }
     return true;
   }
@@ -226,8 +249,9 @@ class Decoder final : public nlohmann::json_sax<json> {
                    const nlohmann::detail::exception& ex) override {
     std::string msg;
     // nlohmann's positions are 1-based past the offending character; end of input means truncation.
-    if (!input_.empty() && (position >= input_.size() ||
-                            std::string_view(ex.what()).find("end of input") != std::string_view::npos)) {
+    if (!input_.empty() &&
+        (position >= input_.size() ||
+         std::string_view(ex.what()).find("end of input") != std::string_view::npos)) {
       msg = fmt::format("truncated JSON from {}: the document ends after {} bytes", what_,
                         input_.size());
     } else if (input_.empty()) {
@@ -255,11 +279,16 @@ class Decoder final : public nlohmann::json_sax<json> {
     }
     Frame& fr = stack_.back();
     switch (fr.type) {
-      case Frame::Type::object: return fr.field;
-      case Frame::Type::map: warn("expected object, got a scalar"); return nullptr;
-      case Frame::Type::key_list: return nullptr;
-      case Frame::Type::array: warn(fmt::format("expected {}, got a scalar",
-                                               fr.field->kind == Kind::string_list ? "string" : "object"));
+      case Frame::Type::object:
+        return fr.field;
+      case Frame::Type::map:
+        warn("expected object, got a scalar");
+        return nullptr;
+      case Frame::Type::key_list:
+        return nullptr;
+      case Frame::Type::array:
+        warn(fmt::format("expected {}, got a scalar",
+                         fr.field->kind == Kind::string_list ? "string" : "object"));
         return nullptr;
     }
     return nullptr;
@@ -267,10 +296,17 @@ class Decoder final : public nlohmann::json_sax<json> {
 
   void store_int(const Field* f, std::int64_t v, bool) {
     switch (f->kind) {
-      case Kind::int64: *static_cast<std::int64_t*>(target(f)) = v; break;
-      case Kind::opt_int64: *static_cast<std::optional<std::int64_t>*>(target(f)) = v; break;
-      case Kind::float64: *static_cast<double*>(target(f)) = static_cast<double>(v); break;
-      default: mismatch(f, "number");
+      case Kind::int64:
+        *static_cast<std::int64_t*>(target(f)) = v;
+        break;
+      case Kind::opt_int64:
+        *static_cast<std::optional<std::int64_t>*>(target(f)) = v;
+        break;
+      case Kind::float64:
+        *static_cast<double*>(target(f)) = static_cast<double>(v);
+        break;
+      default:
+        mismatch(f, "number");
     }
   }
 
@@ -294,9 +330,14 @@ class Decoder final : public nlohmann::json_sax<json> {
         case Frame::Type::object:
           if (fr.field) fmt::format_to(std::back_inserter(p), "{}{}", p.empty() ? "" : ".", fr.key);
           break;
-        case Frame::Type::map: fmt::format_to(std::back_inserter(p), "[\"{}\"]", fr.key); break;
-        case Frame::Type::key_list: break;
-        case Frame::Type::array: fmt::format_to(std::back_inserter(p), "[{}]", fr.index); break;
+        case Frame::Type::map:
+          fmt::format_to(std::back_inserter(p), "[\"{}\"]", fr.key);
+          break;
+        case Frame::Type::key_list:
+          break;
+        case Frame::Type::array:
+          fmt::format_to(std::back_inserter(p), "[{}]", fr.index);
+          break;
       }
     }
     return p.empty() ? std::string("(top level)") : p;

@@ -13,8 +13,10 @@ using detail::Schema;
 // Field-table helpers: a captureless lambda returning the member's address.
 #define TS_MEMBER(T, m) [](void* o) -> void* { return &static_cast<T*>(o)->m; }
 #define TS_SELF [](void* o) -> void* { return o; }
-#define TS_F(key, kind, T, m) Field{key, Kind::kind, TS_MEMBER(T, m)}
-#define TS_NESTED(key, kind, T, m, schema, emplace) Field{key, Kind::kind, TS_MEMBER(T, m), &schema, emplace}
+#define TS_F(key, kind, T, m) \
+  Field { key, Kind::kind, TS_MEMBER(T, m) }
+#define TS_NESTED(key, kind, T, m, schema, emplace) \
+  Field { key, Kind::kind, TS_MEMBER(T, m), &schema, emplace }
 
 namespace {
 
@@ -79,9 +81,10 @@ const Schema& peer_status_schema() {
 
 const Schema& tailnet_schema() {
   using T = TailnetStatus;
-  static const Schema s{"",
-                        {TS_F("Name", string, T, name), TS_F("MagicDNSSuffix", string, T, magic_dns_suffix),
-                         TS_F("MagicDNSEnabled", boolean, T, magic_dns_enabled)}};
+  static const Schema s{
+      "",
+      {TS_F("Name", string, T, name), TS_F("MagicDNSSuffix", string, T, magic_dns_suffix),
+       TS_F("MagicDNSEnabled", boolean, T, magic_dns_enabled)}};
   return s;
 }
 
@@ -104,12 +107,13 @@ const Schema& user_profile_schema() {
 
 const Schema& client_version_schema() {
   using T = ClientVersion;
-  static const Schema s{"",
-                        {TS_F("RunningLatest", boolean, T, running_latest),
-                         TS_F("LatestVersion", string, T, latest_version),
-                         TS_F("UrgentSecurityUpdate", boolean, T, urgent_security_update),
-                         TS_F("Notify", boolean, T, notify), TS_F("NotifyURL", string, T, notify_url),
-                         TS_F("NotifyText", string, T, notify_text)}};
+  static const Schema s{
+      "",
+      {TS_F("RunningLatest", boolean, T, running_latest),
+       TS_F("LatestVersion", string, T, latest_version),
+       TS_F("UrgentSecurityUpdate", boolean, T, urgent_security_update),
+       TS_F("Notify", boolean, T, notify), TS_F("NotifyURL", string, T, notify_url),
+       TS_F("NotifyText", string, T, notify_text)}};
   return s;
 }
 
@@ -138,10 +142,8 @@ const Schema& status_schema() {
           TS_NESTED("CurrentTailnet", object, T, current_tailnet, tailnet_schema(),
                     engage_optional<std::optional<TailnetStatus>>),
           TS_F("CertDomains", string_list, T, cert_domains),
-          TS_NESTED("Peer", object_map, T, peer, peer_status_schema(),
-                    map_emplace<PeerMap>),
-          TS_NESTED("User", object_map, T, user, user_profile_schema(),
-                    map_emplace<UserMap>),
+          TS_NESTED("Peer", object_map, T, peer, peer_status_schema(), map_emplace<PeerMap>),
+          TS_NESTED("User", object_map, T, user, user_profile_schema(), map_emplace<UserMap>),
           TS_NESTED("ClientVersion", object, T, client_version, client_version_schema(),
                     engage_optional<std::optional<ClientVersion>>),
       }};
@@ -180,7 +182,8 @@ const Schema& streaming_status_schema() {
 
 const Schema& auto_update_schema() {
   using T = AutoUpdatePrefs;
-  static const Schema s{"", {TS_F("Check", opt_boolean, T, check), TS_F("Apply", opt_boolean, T, apply)}};
+  static const Schema s{
+      "", {TS_F("Check", opt_boolean, T, check), TS_F("Apply", opt_boolean, T, apply)}};
   return s;
 }
 
@@ -275,12 +278,13 @@ const Schema& whois_node_schema() {
 
 const Schema& whois_schema() {
   using T = WhoIs;
-  static const Schema s{"",
-                        {
-                            TS_NESTED("Node", object, T, node, whois_node_schema(), nullptr),
-                            TS_NESTED("UserProfile", object, T, user_profile, user_profile_schema(), nullptr),
-                            TS_F("CapMap", key_list, T, cap_map_keys),
-                        }};
+  static const Schema s{
+      "",
+      {
+          TS_NESTED("Node", object, T, node, whois_node_schema(), nullptr),
+          TS_NESTED("UserProfile", object, T, user_profile, user_profile_schema(), nullptr),
+          TS_F("CapMap", key_list, T, cap_map_keys),
+      }};
   return s;
 }
 
@@ -296,46 +300,50 @@ const Schema& derp_node_schema() {
 
 const Schema& derp_region_schema() {
   using T = DerpRegion;
-  static const Schema s{"",
-                        {TS_F("RegionID", int64, T, region_id), TS_F("RegionCode", string, T, region_code),
-                         TS_F("RegionName", string, T, region_name), TS_F("Avoid", boolean, T, avoid),
-                         TS_NESTED("Nodes", object_list, T, nodes, derp_node_schema(),
-                                   vec_append<std::vector<DerpNode>>)}};
+  static const Schema s{
+      "",
+      {TS_F("RegionID", int64, T, region_id), TS_F("RegionCode", string, T, region_code),
+       TS_F("RegionName", string, T, region_name), TS_F("Avoid", boolean, T, avoid),
+       TS_NESTED("Nodes", object_list, T, nodes, derp_node_schema(),
+                 vec_append<std::vector<DerpNode>>)}};
   return s;
 }
 
 const Schema& derp_map_schema() {
   using T = DerpMap;
-  static const Schema s{"",
-                        {TS_NESTED("Regions", object_map, T, regions, derp_region_schema(),
-                                   map_emplace<RegionMap>),
-                         TS_F("OmitDefaultRegions", boolean, T, omit_default_regions)}};
+  static const Schema s{
+      "",
+      {TS_NESTED("Regions", object_map, T, regions, derp_region_schema(), map_emplace<RegionMap>),
+       TS_F("OmitDefaultRegions", boolean, T, omit_default_regions)}};
   return s;
 }
 
 const Schema& health_warning_schema() {
   using T = HealthWarning;
-  static const Schema s{"",
-                        {TS_F("WarnableCode", string, T, warnable_code), TS_F("Severity", string, T, severity),
-                         TS_F("Title", string, T, title), TS_F("Text", string, T, text),
-                         TS_F("BrokenSince", string, T, broken_since),
-                         TS_F("ImpactsConnectivity", boolean, T, impacts_connectivity)}};
+  static const Schema s{
+      "",
+      {TS_F("WarnableCode", string, T, warnable_code), TS_F("Severity", string, T, severity),
+       TS_F("Title", string, T, title), TS_F("Text", string, T, text),
+       TS_F("BrokenSince", string, T, broken_since),
+       TS_F("ImpactsConnectivity", boolean, T, impacts_connectivity)}};
   return s;
 }
 
 using HealthMap = std::map<std::string, HealthWarning>;
 
 const Schema& health_state_schema() {
-  static const Schema s{"", {Field{"Warnings", Kind::object_map, TS_SELF, &health_warning_schema(),
-                                   map_emplace<HealthMap>}}};
+  static const Schema s{"",
+                        {Field{"Warnings", Kind::object_map, TS_SELF, &health_warning_schema(),
+                               map_emplace<HealthMap>}}};
   return s;
 }
 
 const Schema& engine_schema() {
   using T = EngineStatus;
-  static const Schema s{"",
-                        {TS_F("RBytes", int64, T, rbytes), TS_F("WBytes", int64, T, wbytes),
-                         TS_F("NumLive", int64, T, num_live), TS_F("LiveDERPs", int64, T, live_derps)}};
+  static const Schema s{
+      "",
+      {TS_F("RBytes", int64, T, rbytes), TS_F("WBytes", int64, T, wbytes),
+       TS_F("NumLive", int64, T, num_live), TS_F("LiveDERPs", int64, T, live_derps)}};
   return s;
 }
 
@@ -360,7 +368,8 @@ const Schema& notify_schema() {
           TS_F("ErrMessage", opt_string, T, err_message),
           TS_NESTED("LoginFinished", object, T, login_finished, empty_schema(), set_login_finished),
           TS_F("State", opt_int64, T, state_raw),
-          TS_NESTED("Prefs", object, T, prefs, prefs_schema(), engage_optional<std::optional<Prefs>>),
+          TS_NESTED("Prefs", object, T, prefs, prefs_schema(),
+                    engage_optional<std::optional<Prefs>>),
           TS_NESTED("Engine", object, T, engine, engine_schema(),
                     engage_optional<std::optional<EngineStatus>>),
           TS_F("BrowseToURL", opt_string, T, browse_to_url),
@@ -401,14 +410,22 @@ BackendState backend_state_from_int(std::int64_t n) noexcept {
 
 std::string_view to_string(BackendState s) noexcept {
   switch (s) {
-    case BackendState::no_state: return "NoState";
-    case BackendState::in_use_other_user: return "InUseOtherUser";
-    case BackendState::needs_login: return "NeedsLogin";
-    case BackendState::needs_machine_auth: return "NeedsMachineAuth";
-    case BackendState::stopped: return "Stopped";
-    case BackendState::starting: return "Starting";
-    case BackendState::running: return "Running";
-    case BackendState::unknown: break;
+    case BackendState::no_state:
+      return "NoState";
+    case BackendState::in_use_other_user:
+      return "InUseOtherUser";
+    case BackendState::needs_login:
+      return "NeedsLogin";
+    case BackendState::needs_machine_auth:
+      return "NeedsMachineAuth";
+    case BackendState::stopped:
+      return "Stopped";
+    case BackendState::starting:
+      return "Starting";
+    case BackendState::running:
+      return "Running";
+    case BackendState::unknown:
+      break;
   }
   return "unknown";
 }
@@ -420,10 +437,14 @@ NetfilterMode netfilter_mode_from_int(std::int64_t n) noexcept {
 
 std::string_view to_string(NetfilterMode m) noexcept {
   switch (m) {
-    case NetfilterMode::off: return "off";
-    case NetfilterMode::nodivert: return "nodivert";
-    case NetfilterMode::on: return "on";
-    case NetfilterMode::unknown: break;
+    case NetfilterMode::off:
+      return "off";
+    case NetfilterMode::nodivert:
+      return "nodivert";
+    case NetfilterMode::on:
+      return "on";
+    case NetfilterMode::unknown:
+      break;
   }
   return "unknown";
 }
@@ -435,8 +456,8 @@ Status parse_status(std::string_view json, std::string_view what, ParseWarnings*
   return s;
 }
 
-Status parse_status_streaming(std::string_view json, const PeerCallback& on_peer, std::string_view what,
-                              ParseWarnings* warnings) {
+Status parse_status_streaming(std::string_view json, const PeerCallback& on_peer,
+                              std::string_view what, ParseWarnings* warnings) {
   Status s;
   PeerStream stream{PeerStatus{}, &on_peer};
   PeerStream* saved = tls_peer_stream;  // the callback may itself parse a status
@@ -459,7 +480,8 @@ Prefs parse_prefs(std::string_view json, std::string_view what, ParseWarnings* w
   return p;
 }
 
-PingResult parse_ping_result(std::string_view json, std::string_view what, ParseWarnings* warnings) {
+PingResult parse_ping_result(std::string_view json, std::string_view what,
+                             ParseWarnings* warnings) {
   PingResult r;
   detail::decode(json, ping_schema(), &r, what, warnings);
   return r;
@@ -485,7 +507,8 @@ Notify parse_notify(std::string_view json, std::string_view what, ParseWarnings*
   return n;
 }
 
-std::string parse_warning_object(std::string_view json, std::string_view what, ParseWarnings* warnings) {
+std::string parse_warning_object(std::string_view json, std::string_view what,
+                                 ParseWarnings* warnings) {
   WarningObject w;
   detail::decode(json, warning_object_schema(), &w, what, warnings);
   return w.warning;
@@ -508,10 +531,10 @@ std::optional<std::string> json_error_message(std::string_view body) noexcept {
 }
 
 bool PrefsPatch::empty() const {
-  return !control_url && !route_all && !exit_node_id && !exit_node_ip && !exit_node_allow_lan_access &&
-         !corp_dns && !run_ssh && !run_web_client && !want_running && !shields_up && !advertise_tags &&
-         !hostname && !advertise_routes && !no_snat && !no_stateful_filtering && !netfilter_mode &&
-         !operator_user && !posture_checking;
+  return !control_url && !route_all && !exit_node_id && !exit_node_ip &&
+         !exit_node_allow_lan_access && !corp_dns && !run_ssh && !run_web_client && !want_running &&
+         !shields_up && !advertise_tags && !hostname && !advertise_routes && !no_snat &&
+         !no_stateful_filtering && !netfilter_mode && !operator_user && !posture_checking;
 }
 
 std::string to_masked_prefs_json(const PrefsPatch& p) {

@@ -67,7 +67,8 @@ int fail(const std::string& msg) {
 
 bool parse_bool(const std::string& v, bool& out) {
   if (v == "true" || v == "1" || v == "t" || v == "TRUE" || v == "True") return out = true, true;
-  if (v == "false" || v == "0" || v == "f" || v == "FALSE" || v == "False") return out = false, true;
+  if (v == "false" || v == "0" || v == "f" || v == "FALSE" || v == "False")
+    return out = false, true;
   return false;
 }
 
@@ -92,26 +93,71 @@ std::string join_csv(const json& arr) {
 }
 
 // The settings flags of `up`/`set` and how they map to prefs.
-const std::set<std::string> kBoolFlags{"accept-dns", "accept-routes", "advertise-exit-node", "exit-node-allow-lan-access",
-                                       "snat-subnet-routes", "stateful-filtering", "shields-up", "ssh", "reset",
-                                       "force-reauth", "json", "qr", "unattended", "report-posture",
-                                       "advertise-connector", "webclient", "update-check", "auto-update"};
-const std::set<std::string> kUpOnly{"auth-key", "advertise-tags", "login-server", "reset", "force-reauth", "timeout",
-                                    "qr", "qr-format", "json", "client-id", "client-secret", "id-token", "audience"};
-const std::set<std::string> kSetOnly{"webclient", "update-check", "auto-update", "nickname", "relay-server-port"};
-const std::set<std::string> kPrefless{"auth-key", "force-reauth", "reset", "qr", "qr-format", "json", "timeout",
-                                      "accept-risk", "host-routes", "client-id", "audience", "client-secret", "id-token"};
-const std::set<std::string> kAllFlags{"accept-dns", "accept-routes", "advertise-exit-node", "advertise-routes",
-                                      "advertise-tags", "auth-key", "exit-node", "exit-node-allow-lan-access",
-                                      "hostname", "login-server", "netfilter-mode", "snat-subnet-routes",
-                                      "stateful-filtering", "operator", "shields-up", "ssh", "reset", "force-reauth",
-                                      "timeout", "json", "qr", "qr-format", "accept-risk", "unattended",
-                                      "report-posture", "advertise-connector", "nickname", "webclient",
-                                      "update-check", "auto-update", "relay-server-port", "client-id",
-                                      "client-secret", "id-token", "audience"};
+const std::set<std::string> kBoolFlags{"accept-dns",
+                                       "accept-routes",
+                                       "advertise-exit-node",
+                                       "exit-node-allow-lan-access",
+                                       "snat-subnet-routes",
+                                       "stateful-filtering",
+                                       "shields-up",
+                                       "ssh",
+                                       "reset",
+                                       "force-reauth",
+                                       "json",
+                                       "qr",
+                                       "unattended",
+                                       "report-posture",
+                                       "advertise-connector",
+                                       "webclient",
+                                       "update-check",
+                                       "auto-update"};
+const std::set<std::string> kUpOnly{
+    "auth-key",  "advertise-tags", "login-server", "reset",         "force-reauth", "timeout", "qr",
+    "qr-format", "json",           "client-id",    "client-secret", "id-token",     "audience"};
+const std::set<std::string> kSetOnly{"webclient", "update-check", "auto-update", "nickname",
+                                     "relay-server-port"};
+const std::set<std::string> kPrefless{
+    "auth-key",    "force-reauth", "reset",     "qr",       "qr-format",     "json",    "timeout",
+    "accept-risk", "host-routes",  "client-id", "audience", "client-secret", "id-token"};
+const std::set<std::string> kAllFlags{"accept-dns",
+                                      "accept-routes",
+                                      "advertise-exit-node",
+                                      "advertise-routes",
+                                      "advertise-tags",
+                                      "auth-key",
+                                      "exit-node",
+                                      "exit-node-allow-lan-access",
+                                      "hostname",
+                                      "login-server",
+                                      "netfilter-mode",
+                                      "snat-subnet-routes",
+                                      "stateful-filtering",
+                                      "operator",
+                                      "shields-up",
+                                      "ssh",
+                                      "reset",
+                                      "force-reauth",
+                                      "timeout",
+                                      "json",
+                                      "qr",
+                                      "qr-format",
+                                      "accept-risk",
+                                      "unattended",
+                                      "report-posture",
+                                      "advertise-connector",
+                                      "nickname",
+                                      "webclient",
+                                      "update-check",
+                                      "auto-update",
+                                      "relay-server-port",
+                                      "client-id",
+                                      "client-secret",
+                                      "id-token",
+                                      "audience"};
 
 // Parses --flag[=value] / --flag value / -flag. Returns an error text or "".
-std::string parse_flags(const std::vector<std::string>& args, const std::string& verb, std::map<std::string, std::string>& flags) {
+std::string parse_flags(const std::vector<std::string>& args, const std::string& verb,
+                        std::map<std::string, std::string>& flags) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     if (a.rfind("-", 0) != 0) return "too many non-flag arguments: \"" + a + "\"";
@@ -123,7 +169,8 @@ std::string parse_flags(const std::vector<std::string>& args, const std::string&
       value = a.substr(eq + 1);
       has = true;
     }
-    bool allowed = kAllFlags.count(name) && !(verb == "set" && kUpOnly.count(name)) && !(verb == "up" && kSetOnly.count(name));
+    bool allowed = kAllFlags.count(name) && !(verb == "set" && kUpOnly.count(name)) &&
+                   !(verb == "up" && kSetOnly.count(name));
     if (!allowed) return "flag provided but not defined: -" + name;
     if (kBoolFlags.count(name)) {
       if (!has) value = "true";
@@ -153,8 +200,10 @@ std::map<std::string, std::string> flags_of_prefs(const json& p) {
   if (routes.is_array())
     for (const auto& r : routes) {
       if (!r.is_string()) continue;
-      if (is_exit_route(r.get<std::string>())) exit = true;
-      else plain.push_back(r);
+      if (is_exit_route(r.get<std::string>()))
+        exit = true;
+      else
+        plain.push_back(r);
     }
   f["advertise-exit-node"] = b(exit);
   f["advertise-routes"] = join_csv(plain);
@@ -177,36 +226,62 @@ std::map<std::string, std::string> flags_of_prefs(const json& p) {
 
 const std::map<std::string, std::string>& flag_defaults() {
   static const std::map<std::string, std::string> d{
-      {"accept-dns", "true"},        {"accept-routes", "false"},  {"advertise-exit-node", "false"},
-      {"advertise-routes", ""},      {"advertise-tags", ""},      {"exit-node", ""},
-      {"exit-node-allow-lan-access", "false"}, {"hostname", ""},
-      {"login-server", "https://controlplane.tailscale.com"},    {"netfilter-mode", "on"},
-      {"snat-subnet-routes", "true"}, {"operator", ""},           {"shields-up", "false"},
-      {"ssh", "false"},              {"report-posture", "false"}};
+      {"accept-dns", "true"},
+      {"accept-routes", "false"},
+      {"advertise-exit-node", "false"},
+      {"advertise-routes", ""},
+      {"advertise-tags", ""},
+      {"exit-node", ""},
+      {"exit-node-allow-lan-access", "false"},
+      {"hostname", ""},
+      {"login-server", "https://controlplane.tailscale.com"},
+      {"netfilter-mode", "on"},
+      {"snat-subnet-routes", "true"},
+      {"operator", ""},
+      {"shields-up", "false"},
+      {"ssh", "false"},
+      {"report-posture", "false"}};
   return d;
 }
 
 // Applies flags to a prefs object (for up: on top of defaults; for set: on top of the current).
-std::string apply_flags(json& p, const std::map<std::string, std::string>& flags, const json& status) {
+std::string apply_flags(json& p, const std::map<std::string, std::string>& flags,
+                        const json& status) {
   for (const auto& [name, v] : flags) {
     bool bv = v == "true";
-    if (name == "accept-dns") p["CorpDNS"] = bv;
-    else if (name == "accept-routes") p["RouteAll"] = bv;
-    else if (name == "exit-node-allow-lan-access") p["ExitNodeAllowLANAccess"] = bv;
-    else if (name == "hostname") p["Hostname"] = v;
-    else if (name == "login-server") p["ControlURL"] = v;
-    else if (name == "operator") p["OperatorUser"] = v;
-    else if (name == "shields-up") p["ShieldsUp"] = bv;
-    else if (name == "ssh") p["RunSSH"] = bv;
-    else if (name == "report-posture") p["PostureChecking"] = bv;
-    else if (name == "snat-subnet-routes") p["NoSNAT"] = !bv;
-    else if (name == "stateful-filtering") p["NoStatefulFiltering"] = !bv;
-    else if (name == "webclient") p["RunWebClient"] = bv;
+    if (name == "accept-dns")
+      p["CorpDNS"] = bv;
+    else if (name == "accept-routes")
+      p["RouteAll"] = bv;
+    else if (name == "exit-node-allow-lan-access")
+      p["ExitNodeAllowLANAccess"] = bv;
+    else if (name == "hostname")
+      p["Hostname"] = v;
+    else if (name == "login-server")
+      p["ControlURL"] = v;
+    else if (name == "operator")
+      p["OperatorUser"] = v;
+    else if (name == "shields-up")
+      p["ShieldsUp"] = bv;
+    else if (name == "ssh")
+      p["RunSSH"] = bv;
+    else if (name == "report-posture")
+      p["PostureChecking"] = bv;
+    else if (name == "snat-subnet-routes")
+      p["NoSNAT"] = !bv;
+    else if (name == "stateful-filtering")
+      p["NoStatefulFiltering"] = !bv;
+    else if (name == "webclient")
+      p["RunWebClient"] = bv;
     else if (name == "netfilter-mode") {
-      if (v == "on") p["NetfilterMode"] = 2;
-      else if (v == "nodivert") p["NetfilterMode"] = 1;
-      else if (v == "off") p["NetfilterMode"] = 0;
-      else return "invalid value --netfilter-mode=" + v;
+      if (v == "on")
+        p["NetfilterMode"] = 2;
+      else if (v == "nodivert")
+        p["NetfilterMode"] = 1;
+      else if (v == "off")
+        p["NetfilterMode"] = 0;
+      else
+        return "invalid value --netfilter-mode=" + v;
     } else if (name == "advertise-tags") {
       json tags = json::array();
       for (auto t : split_csv(v)) tags.push_back(t.rfind("tag:", 0) == 0 ? t : "tag:" + t);
@@ -229,17 +304,21 @@ std::string apply_flags(json& p, const std::map<std::string, std::string>& flags
             found = true;
           }
         }
-      if (!found) return "invalid value \"" + v + "\" for --exit-node; must be IP or unique node name";
+      if (!found)
+        return "invalid value \"" + v + "\" for --exit-node; must be IP or unique node name";
     }
   }
   // Routes: advertise-routes plus advertise-exit-node.
   if (flags.count("advertise-routes") || flags.count("advertise-exit-node")) {
     auto cur = flags_of_prefs(p);
-    std::string routes_csv = flags.count("advertise-routes") ? flags.at("advertise-routes") : cur["advertise-routes"];
-    bool exit = flags.count("advertise-exit-node") ? flags.at("advertise-exit-node") == "true" : cur["advertise-exit-node"] == "true";
+    std::string routes_csv =
+        flags.count("advertise-routes") ? flags.at("advertise-routes") : cur["advertise-routes"];
+    bool exit = flags.count("advertise-exit-node") ? flags.at("advertise-exit-node") == "true"
+                                                   : cur["advertise-exit-node"] == "true";
     json routes = json::array();
     for (const auto& r : split_csv(routes_csv)) {
-      if (r.find('/') == std::string::npos) return "invalid IP address or CIDR prefix \"" + r + "\"";
+      if (r.find('/') == std::string::npos)
+        return "invalid IP address or CIDR prefix \"" + r + "\"";
       routes.push_back(r);
     }
     if (exit) {
@@ -256,8 +335,10 @@ std::string suggested_up(const std::map<std::string, std::string>& want) {
   for (const auto& [name, v] : want) {
     auto d = flag_defaults().find(name);
     if (d == flag_defaults().end() || d->second == v) continue;
-    if (v == "true") cmd += " --" + name;
-    else cmd += " --" + name + "=" + v;
+    if (v == "true")
+      cmd += " --" + name;
+    else
+      cmd += " --" + name + "=" + v;
   }
   return cmd;
 }
@@ -268,7 +349,8 @@ std::string socket_from(const std::string& flag) {
 }
 
 const char* kNotRunning =
-    "failed to connect to local tailscaled; it doesn't appear to be running (sudo systemctl start tailscaled ?)";
+    "failed to connect to local tailscaled; it doesn't appear to be running (sudo systemctl start "
+    "tailscaled ?)";
 
 // Runs `fn`, turning a connection failure into the real CLI's message.
 template <class Fn>
@@ -280,7 +362,8 @@ int with_daemon(Fn fn) {
     if (w.find("cannot connect to tailscaled") != std::string::npos) return fail(kNotRunning);
     // Show the daemon's own text where there is one (after "HTTP nnn: ").
     auto p = w.find("HTTP ");
-    if (p != std::string::npos && w.find(": ", p) != std::string::npos) w = w.substr(w.find(": ", p) + 2);
+    if (p != std::string::npos && w.find(": ", p) != std::string::npos)
+      w = w.substr(w.find(": ", p) + 2);
     return fail(w);
   }
 }
@@ -288,11 +371,16 @@ int with_daemon(Fn fn) {
 int cmd_status(LocalApiClient& c, const std::vector<std::string>& args) {
   bool as_json = false, peers = true, active = false;
   for (const auto& a : args) {
-    if (a == "--json" || a == "-json" || a == "--json=true") as_json = true;
-    else if (a == "--peers=false") peers = false;
-    else if (a == "--active") active = true;
-    else if (a == "--json=false") as_json = false;
-    else return fail("flag provided but not defined: " + a);
+    if (a == "--json" || a == "-json" || a == "--json=true")
+      as_json = true;
+    else if (a == "--peers=false")
+      peers = false;
+    else if (a == "--active")
+      active = true;
+    else if (a == "--json=false")
+      as_json = false;
+    else
+      return fail("flag provided but not defined: " + a);
   }
   return with_daemon([&] {
     auto r = c.request("GET", peers ? "status" : "status?peers=false");
@@ -317,20 +405,29 @@ int cmd_status(LocalApiClient& c, const std::vector<std::string>& args) {
     if (st == "NeedsMachineAuth") return fail("Machine is not yet approved by tailnet admin.");
     if (st != "Running" && st != "Starting") return fail("unexpected state: " + st);
     auto row = [](const json& p) {
-      std::string ip = p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array() && !p["TailscaleIPs"].empty()
-                           ? p["TailscaleIPs"][0].get<std::string>()
-                           : "-";
+      std::string ip =
+          p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array() && !p["TailscaleIPs"].empty()
+              ? p["TailscaleIPs"][0].get<std::string>()
+              : "-";
       std::string dns = p.value("DNSName", "");
-      std::string name = dns.empty() ? "(\"" + p.value("HostName", "") + "\")" : dns.substr(0, dns.find('.'));
+      std::string name =
+          dns.empty() ? "(\"" + p.value("HostName", "") + "\")" : dns.substr(0, dns.find('.'));
       std::string state = "-";
-      if (!p.value("Online", false)) state = "offline";
+      if (!p.value("Online", false))
+        state = "offline";
       else if (p.value("Active", false)) {
-        if (!p.value("PeerRelay", "").empty()) state = "active; peer-relay " + p.value("PeerRelay", "");
-        else if (!p.value("CurAddr", "").empty()) state = "active; direct " + p.value("CurAddr", "");
-        else state = "active; relay \"" + p.value("Relay", "") + "\"";
-      } else state = "idle";
-      if (p.value("ExitNode", false)) state += "; exit node";
-      else if (p.value("ExitNodeOption", false)) state += "; offers exit node";
+        if (!p.value("PeerRelay", "").empty())
+          state = "active; peer-relay " + p.value("PeerRelay", "");
+        else if (!p.value("CurAddr", "").empty())
+          state = "active; direct " + p.value("CurAddr", "");
+        else
+          state = "active; relay \"" + p.value("Relay", "") + "\"";
+      } else
+        state = "idle";
+      if (p.value("ExitNode", false))
+        state += "; exit node";
+      else if (p.value("ExitNodeOption", false))
+        state += "; offers exit node";
       std::cout << ip << "\t" << name << "\t-\t" << p.value("OS", "") << "\t" << state << "\n";
     };
     if (s.contains("Self")) row(s["Self"]);
@@ -381,7 +478,8 @@ int cmd_up(LocalApiClient& c, const std::vector<std::string>& args) {
     if (key.rfind("file:", 0) == 0) {
       std::string path = key.substr(5);
       std::ifstream in(path);
-      if (!in) return fail("reading auth key from file: open " + path + ": no such file or directory");
+      if (!in)
+        return fail("reading auth key from file: open " + path + ": no such file or directory");
       std::stringstream ss;
       ss << in.rdbuf();
       key = ss.str();
@@ -393,10 +491,14 @@ int cmd_up(LocalApiClient& c, const std::vector<std::string>& args) {
   if (auto it = flags.find("timeout"); it != flags.end()) {
     std::string t = it->second;
     try {
-      if (t.size() > 2 && t.substr(t.size() - 2) == "ms") timeout_s = std::stod(t.substr(0, t.size() - 2)) / 1000;
-      else if (!t.empty() && t.back() == 's') timeout_s = std::stod(t.substr(0, t.size() - 1));
-      else if (!t.empty() && t.back() == 'm') timeout_s = std::stod(t.substr(0, t.size() - 1)) * 60;
-      else timeout_s = std::stod(t);
+      if (t.size() > 2 && t.substr(t.size() - 2) == "ms")
+        timeout_s = std::stod(t.substr(0, t.size() - 2)) / 1000;
+      else if (!t.empty() && t.back() == 's')
+        timeout_s = std::stod(t.substr(0, t.size() - 1));
+      else if (!t.empty() && t.back() == 'm')
+        timeout_s = std::stod(t.substr(0, t.size() - 1)) * 60;
+      else
+        timeout_s = std::stod(t);
     } catch (...) {
       return fail("invalid value \"" + t + "\" for flag -timeout: parse error");
     }
@@ -481,7 +583,8 @@ int cmd_up(LocalApiClient& c, const std::vector<std::string>& args) {
         json st = json::parse(c.request("GET", "status").body);
         if (key.empty() && st.value("BackendState", "") == "NeedsLogin") c.login_interactive();
       }
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
       bool printed_url = false, printed_machine = false;
       for (;;) {
         {
@@ -504,11 +607,14 @@ int cmd_up(LocalApiClient& c, const std::vector<std::string>& args) {
           break;
         }
         if (now == "NeedsMachineAuth" && !printed_machine) {
-          std::cerr << "\nTo approve your machine, visit (as admin):\n\n\thttps://login.tailscale.com/admin/machines\n\n";
+          std::cerr << "\nTo approve your machine, visit (as "
+                       "admin):\n\n\thttps://login.tailscale.com/admin/machines\n\n";
           printed_machine = true;
         }
         if (std::chrono::steady_clock::now() > deadline) {
-          rc = fail("timeout waiting for Tailscale service to enter a Running state; check health with \"tailscale status\"");
+          rc = fail(
+              "timeout waiting for Tailscale service to enter a Running state; check health with "
+              "\"tailscale status\"");
           break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -534,7 +640,8 @@ int main(int argc, char** argv) {
   while (!args.empty() && args[0].rfind("-", 0) == 0) {
     std::string a = args[0];
     args.erase(args.begin());
-    if (a.rfind("--socket=", 0) == 0 || a.rfind("-socket=", 0) == 0) socket_flag = a.substr(a.find('=') + 1);
+    if (a.rfind("--socket=", 0) == 0 || a.rfind("-socket=", 0) == 0)
+      socket_flag = a.substr(a.find('=') + 1);
     else if ((a == "--socket" || a == "-socket") && !args.empty()) {
       socket_flag = args[0];
       args.erase(args.begin());

@@ -46,9 +46,9 @@ const char* const kVersion = "1.102.3-t1a2b3c4d5-g6e7f8a9b0";
 // Daemon state
 
 int state_to_int(const std::string& s) {
-  static const std::map<std::string, int> m{{"NoState", 0},  {"InUseOtherUser", 1}, {"NeedsLogin", 2},
-                                            {"NeedsMachineAuth", 3}, {"Stopped", 4}, {"Starting", 5},
-                                            {"Running", 6}};
+  static const std::map<std::string, int> m{
+      {"NoState", 0}, {"InUseOtherUser", 1}, {"NeedsLogin", 2}, {"NeedsMachineAuth", 3},
+      {"Stopped", 4}, {"Starting", 5},       {"Running", 6}};
   auto it = m.find(s);
   return it == m.end() ? 0 : it->second;
 }
@@ -103,7 +103,9 @@ struct Daemon {
 
 Daemon g;
 
-std::string dump_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
 
 // Call with g.mu held.
 void broadcast_locked(const json& notify) {
@@ -119,7 +121,9 @@ void set_state_locked(const std::string& s) {
   broadcast_locked(n);
 }
 
-bool logged_in_state(const std::string& s) { return s == "Running" || s == "Starting" || s == "Stopped"; }
+bool logged_in_state(const std::string& s) {
+  return s == "Running" || s == "Starting" || s == "Stopped";
+}
 
 // Marks the peer used as exit node (Prefs.ExitNodeIP/ID) in the status template.
 void apply_exit_node_locked() {
@@ -130,20 +134,26 @@ void apply_exit_node_locked() {
   auto& peers = g.status_template["Peer"];
   for (auto& [key, p] : peers.items()) {
     bool uses = false;
-    json ips = p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array() ? p["TailscaleIPs"] : json::array();
+    json ips = p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array() ? p["TailscaleIPs"]
+                                                                          : json::array();
     if (!id.empty() && p.value("ID", "") == id) uses = true;
     for (const auto& a : ips)
       if (!ip.empty() && a.is_string() && a.get<std::string>() == ip) uses = true;
     p["ExitNode"] = uses;
     if (!uses) continue;
-    exit_status = {{"ID", p.value("ID", "")}, {"Online", p.value("Online", false)}, {"TailscaleIPs", json::array()}};
+    exit_status = {{"ID", p.value("ID", "")},
+                   {"Online", p.value("Online", false)},
+                   {"TailscaleIPs", json::array()}};
     for (const auto& a : ips)
       if (a.is_string())
-        exit_status["TailscaleIPs"].push_back(a.get<std::string>() +
-                                              (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
+        exit_status["TailscaleIPs"].push_back(
+            a.get<std::string>() +
+            (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
   }
-  if (exit_status.is_null()) g.status_template.erase("ExitNodeStatus");
-  else g.status_template["ExitNodeStatus"] = exit_status;
+  if (exit_status.is_null())
+    g.status_template.erase("ExitNodeStatus");
+  else
+    g.status_template["ExitNodeStatus"] = exit_status;
 }
 
 json status_json_locked(bool with_peers) {
@@ -237,7 +247,8 @@ bool read_request(int fd, Request& r) {
   }
   std::string rest = buf.substr(end + 4);
   std::size_t len = 0;
-  if (auto it = r.headers.find("content-length"); it != r.headers.end()) len = std::stoul(it->second);
+  if (auto it = r.headers.find("content-length"); it != r.headers.end())
+    len = std::stoul(it->second);
   while (rest.size() < len) {
     ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -253,7 +264,8 @@ bool read_request(int fd, Request& r) {
     std::string kv;
     while (std::getline(qs, kv, '&')) {
       auto eq = kv.find('=');
-      r.query[url_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+      r.query[url_decode(kv.substr(0, eq))] =
+          eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
     }
   }
   return true;
@@ -261,16 +273,26 @@ bool read_request(int fd, Request& r) {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -280,10 +302,13 @@ struct Reply {
   std::string body;
 };
 
-Reply text_error(int status, const std::string& msg) { return Reply{status, "text/plain; charset=utf-8", msg + "\n"}; }
+Reply text_error(int status, const std::string& msg) {
+  return Reply{status, "text/plain; charset=utf-8", msg + "\n"};
+}
 Reply json_reply(const json& j, int status = 200) {
   // tailscaled indents LocalAPI JSON with tabs.
-  return Reply{status, "application/json", j.dump(1, '\t', false, json::error_handler_t::replace) + "\n"};
+  return Reply{status, "application/json",
+               j.dump(1, '\t', false, json::error_handler_t::replace) + "\n"};
 }
 
 std::string head_of(const Reply& r, std::optional<std::size_t> content_length) {
@@ -293,8 +318,10 @@ std::string head_of(const Reply& r, std::optional<std::size_t> content_length) {
   h += "Tailscale-Cap: 145\r\nTailscale-Version: " + std::string(kVersion) + "\r\n";
   h += "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n";
   if (r.status != 204) h += "Content-Type: " + r.content_type + "\r\n";
-  if (content_length) h += "Content-Length: " + std::to_string(*content_length) + "\r\n";
-  else if (r.status != 204) h += "Transfer-Encoding: chunked\r\n";
+  if (content_length)
+    h += "Content-Length: " + std::to_string(*content_length) + "\r\n";
+  else if (r.status != 204)
+    h += "Transfer-Encoding: chunked\r\n";
   h += "Connection: close\r\n\r\n";
   return h;
 }
@@ -359,7 +386,8 @@ int listen_on(const std::string& path) {
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
-    std::cerr << "fake-tailscaled: cannot listen on " << path << ": " << std::strerror(errno) << "\n";
+    std::cerr << "fake-tailscaled: cannot listen on " << path << ": " << std::strerror(errno)
+              << "\n";
     std::exit(2);
   }
   ::chmod(path.c_str(), 0666);
@@ -396,7 +424,7 @@ void accept_loop(int fd, bool control_only, int gen) {
 // Brings the main socket up (present=true) or takes it away, synchronously: when this returns
 // the socket file exists and listens, or is gone and its accept loop has ended (so its fd number
 // cannot be closed late under a new listener). Call WITHOUT g.mu held.
-std::mutex g_socket_mu;      // serialises socket changes
+std::mutex g_socket_mu;       // serialises socket changes
 std::thread g_accept_thread;  // the main socket's accept loop
 
 void set_socket_present(bool present) {
@@ -407,9 +435,10 @@ void set_socket_present(bool present) {
     g.socket_present = false;
     ++g.generation;
     g.listen_fd = -1;
+    // Unlink first: a client that sees its connection drop must not find the old socket.
+    ::unlink(g.socket_path.c_str());  // new connects now fail at once with ENOENT
     for (int c : g.open_fds) ::shutdown(c, SHUT_RDWR);
     g.cv.notify_all();
-    ::unlink(g.socket_path.c_str());  // new connects now fail at once with ENOENT
     lk.unlock();
     if (g_accept_thread.joinable()) g_accept_thread.join();
     return;
@@ -436,8 +465,9 @@ void restart_later(int down_ms) {
 // LocalAPI handlers (called with g.mu held)
 
 bool is_write_endpoint(const Request& r) {
-  static const std::set<std::string> write{"check-prefs", "start", "login-interactive", "logout",
-                                           "reset-auth", "metrics", "set-expiry-sooner", "shutdown"};
+  static const std::set<std::string> write{
+      "check-prefs", "start",   "login-interactive", "logout",
+      "reset-auth",  "metrics", "set-expiry-sooner", "shutdown"};
   if (r.endpoint == "prefs") return r.method == "PATCH";
   return write.count(r.endpoint) > 0;
 }
@@ -503,14 +533,17 @@ enum class Special { none, hang };
 Reply handle_ping_locked(const Request& r, Special& special) {
   if (r.method != "POST") return text_error(405, "want POST");
   auto ip_it = r.query.find("ip");
-  if (ip_it == r.query.end() || ip_it->second.empty()) return text_error(400, "missing 'ip' parameter");
+  if (ip_it == r.query.end() || ip_it->second.empty())
+    return text_error(400, "missing 'ip' parameter");
   auto type_it = r.query.find("type");
-  if (type_it == r.query.end() || type_it->second.empty()) return text_error(400, "missing 'type' parameter");
+  if (type_it == r.query.end() || type_it->second.empty())
+    return text_error(400, "missing 'type' parameter");
   static const std::set<std::string> types{"disco", "TSMP", "ICMP", "peerapi"};
   if (!types.count(type_it->second)) return text_error(400, "invalid 'type' parameter");
   const std::string& ip = ip_it->second;
-  json res = {{"IP", ip}, {"NodeIP", ""}, {"NodeName", ""}, {"Err", ""}, {"LatencySeconds", 0},
-              {"Endpoint", ""}, {"PeerRelay", ""}, {"DERPRegionID", 0}, {"DERPRegionCode", ""}};
+  json res = {{"IP", ip},        {"NodeIP", ""},        {"NodeName", ""},
+              {"Err", ""},       {"LatencySeconds", 0}, {"Endpoint", ""},
+              {"PeerRelay", ""}, {"DERPRegionID", 0},   {"DERPRegionCode", ""}};
   if (g.scenario.contains("ping") && g.scenario["ping"].contains(ip)) {
     const json& p = g.scenario["ping"][ip];
     if (p.value("hang", false)) {
@@ -561,24 +594,35 @@ Reply handle_whois_locked(const Request& r) {
   std::string addr = it->second;
   std::string ip = addr;
   if (addr.rfind("nodekey:", 0) != 0) {
-    if (!ip.empty() && ip.front() == '[') ip = ip.substr(1, ip.find(']') - 1);
-    else if (std::count(ip.begin(), ip.end(), ':') == 1) ip = ip.substr(0, ip.find(':'));
+    if (!ip.empty() && ip.front() == '[')
+      ip = ip.substr(1, ip.find(']') - 1);
+    else if (std::count(ip.begin(), ip.end(), ':') == 1)
+      ip = ip.substr(0, ip.find(':'));
   }
-  if (g.scenario.contains("whois") && g.scenario["whois"].contains(ip)) return json_reply(g.scenario["whois"][ip]);
+  if (g.scenario.contains("whois") && g.scenario["whois"].contains(ip))
+    return json_reply(g.scenario["whois"][ip]);
   json peer;
   const auto& peers = g.status_template.contains("Peer") ? g.status_template["Peer"] : json();
-  if (addr.rfind("nodekey:", 0) == 0 && peers.is_object() && peers.contains(addr)) peer = peers[addr];
-  else if (logged_in_state(g.state)) peer = peer_by_ip_locked(ip);
+  if (addr.rfind("nodekey:", 0) == 0 && peers.is_object() && peers.contains(addr))
+    peer = peers[addr];
+  else if (logged_in_state(g.state))
+    peer = peer_by_ip_locked(ip);
   if (peer.is_null()) return text_error(404, "no match for IP:port");
   json addresses = json::array();
   if (peer.contains("TailscaleIPs") && peer["TailscaleIPs"].is_array())
     for (const auto& a : peer["TailscaleIPs"])
-      if (a.is_string()) addresses.push_back(a.get<std::string>() + (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
-  json node = {{"ID", peer.value("NodeID", 0)},        {"StableID", peer.value("ID", "")},
-               {"Name", peer.value("DNSName", "")},    {"User", peer.value("UserID", 0)},
-               {"Key", peer.value("PublicKey", "")},   {"Addresses", addresses},
-               {"AllowedIPs", peer.value("AllowedIPs", addresses)},
-               {"Hostinfo", {{"Hostname", peer.value("HostName", "")}, {"OS", peer.value("OS", "")}}}};
+      if (a.is_string())
+        addresses.push_back(a.get<std::string>() +
+                            (a.get<std::string>().find(':') == std::string::npos ? "/32" : "/128"));
+  json node = {
+      {"ID", peer.value("NodeID", 0)},
+      {"StableID", peer.value("ID", "")},
+      {"Name", peer.value("DNSName", "")},
+      {"User", peer.value("UserID", 0)},
+      {"Key", peer.value("PublicKey", "")},
+      {"Addresses", addresses},
+      {"AllowedIPs", peer.value("AllowedIPs", addresses)},
+      {"Hostinfo", {{"Hostname", peer.value("HostName", "")}, {"OS", peer.value("OS", "")}}}};
   if (peer.contains("Tags")) node["Tags"] = peer["Tags"];
   if (peer.contains("PrimaryRoutes")) node["PrimaryRoutes"] = peer["PrimaryRoutes"];
   json profile = json::object();
@@ -593,7 +637,8 @@ void login_result_locked(const std::string& key) {
   std::string result = "rejected", message;
   if (keys.contains(key)) {
     const json& k = keys[key];
-    if (k.is_string()) result = k.get<std::string>();
+    if (k.is_string())
+      result = k.get<std::string>();
     else if (k.is_object()) {
       result = k.value("result", "rejected");
       message = k.value("message", "");
@@ -611,7 +656,8 @@ void login_result_locked(const std::string& key) {
     return;
   }
   if (message.empty())
-    message = result == "expired" ? "invalid key: API key has expired" : "invalid key: unable to validate API key";
+    message = result == "expired" ? "invalid key: API key has expired"
+                                  : "invalid key: unable to validate API key";
   set_state_locked("NeedsLogin");
   broadcast_locked(json{{"ErrMessage", message}});
 }
@@ -621,7 +667,8 @@ Reply handle_localapi_locked(const Request& r, Special& special) {
   if (e == "status") {
     if (r.method != "GET") return text_error(405, "want GET");
     bool peers = true;
-    if (auto it = r.query.find("peers"); it != r.query.end()) peers = !(it->second == "false" || it->second == "0");
+    if (auto it = r.query.find("peers"); it != r.query.end())
+      peers = !(it->second == "false" || it->second == "0");
     return json_reply(status_json_locked(peers));
   }
   if (e == "prefs") {
@@ -666,7 +713,8 @@ Reply handle_localapi_locked(const Request& r, Special& special) {
     std::string key = o.value("AuthKey", "");
     if (!key.empty()) {
       login_result_locked(key);
-    } else if (logged_in_state(g.state) && g.prefs.value("WantRunning", false) && g.state != "Running") {
+    } else if (logged_in_state(g.state) && g.prefs.value("WantRunning", false) &&
+               g.state != "Running") {
       set_state_locked("Starting");
       set_state_locked("Running");
     } else if (g.state == "NoState") {
@@ -689,16 +737,23 @@ Reply handle_localapi_locked(const Request& r, Special& special) {
   }
   if (e == "ping") return handle_ping_locked(r, special);
   if (e == "whois") return handle_whois_locked(r);
-  if (e == "derpmap") return json_reply(g.scenario.contains("derpmap") ? g.scenario["derpmap"] : default_derpmap());
-  if (e == "check-ip-forwarding") return json_reply(json{{"Warning", g.scenario.value("ip_forwarding_warning", "")}});
+  if (e == "derpmap")
+    return json_reply(g.scenario.contains("derpmap") ? g.scenario["derpmap"] : default_derpmap());
+  if (e == "check-ip-forwarding")
+    return json_reply(json{{"Warning", g.scenario.value("ip_forwarding_warning", "")}});
   if (e == "check-udp-gro-forwarding") return json_reply(json{{"Warning", ""}});
   if (e == "usermetrics") {
     std::string text = g.scenario.value("usermetrics", "");
     if (text.empty()) {
       std::size_t warnings = g.status_template.value("Health", json::array()).size();
-      text = "# TYPE tailscaled_health_messages gauge\n# HELP tailscaled_health_messages Number of health messages broken down by type.\n"
-             "tailscaled_health_messages{type=\"warning\"} " + std::to_string(warnings) + "\n"
-             "# TYPE tailscaled_inbound_bytes_total counter\ntailscaled_inbound_bytes_total{path=\"direct_ipv4\"} 123456\n";
+      text =
+          "# TYPE tailscaled_health_messages gauge\n# HELP tailscaled_health_messages Number of "
+          "health messages broken down by type.\n"
+          "tailscaled_health_messages{type=\"warning\"} " +
+          std::to_string(warnings) +
+          "\n"
+          "# TYPE tailscaled_inbound_bytes_total "
+          "counter\ntailscaled_inbound_bytes_total{path=\"direct_ipv4\"} 123456\n";
     }
     return Reply{200, "text/plain; version=0.0.4; charset=utf-8", text};
   }
@@ -708,7 +763,8 @@ Reply handle_localapi_locked(const Request& r, Special& special) {
 // ---------------------------------------------------------------------------------------------
 // Control endpoints (/fake/v0/...); called with g.mu held unless noted.
 
-Reply handle_control_locked(const Request& r, std::optional<int>& restart_ms, std::optional<bool>& socket) {
+Reply handle_control_locked(const Request& r, std::optional<int>& restart_ms,
+                            std::optional<bool>& socket) {
   const std::string& e = r.endpoint;
   json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
   if (body.is_discarded()) return text_error(400, "invalid JSON body");
@@ -726,8 +782,10 @@ Reply handle_control_locked(const Request& r, std::optional<int>& restart_ms, st
   if (e == "fault") {
     std::string ep = body.value("endpoint", "*");
     std::string mode = body.value("mode", "none");
-    if (mode == "none") g.faults.erase(ep);
-    else g.faults[ep] = body;
+    if (mode == "none")
+      g.faults.erase(ep);
+    else
+      g.faults[ep] = body;
     return json_reply(g.faults);
   }
   if (e == "faults/clear") {
@@ -793,7 +851,8 @@ void serve_watch(int fd, int gen, const Request& r) {
         if (g.state == "NeedsLogin" && !g.auth_url.empty()) ini["BrowseToURL"] = g.auth_url;
       }
       if (mask & 4) ini["Prefs"] = g.prefs;
-      if (mask & 128) ini["Health"] = {{"Warnings", g.scenario.value("health_warnings", json::object())}};
+      if (mask & 128)
+        ini["Health"] = {{"Warnings", g.scenario.value("health_warnings", json::object())}};
       w->queue.push_back(dump_line(ini));
     }
     g.watchers.insert(w);
@@ -805,7 +864,8 @@ void serve_watch(int fd, int gen, const Request& r) {
     std::vector<std::string> lines;
     {
       std::unique_lock lk(g.mu);
-      g.cv.wait_for(lk, 50ms, [&] { return !w->queue.empty() || g.stopping || g.generation != gen; });
+      g.cv.wait_for(lk, 50ms,
+                    [&] { return !w->queue.empty() || g.stopping || g.generation != gen; });
       if (g.stopping || g.generation != gen) break;
       while (!w->queue.empty()) {
         lines.push_back(std::move(w->queue.front()));
@@ -813,7 +873,11 @@ void serve_watch(int fd, int gen, const Request& r) {
       }
       if ((mask & 1) && Clock::now() >= next_engine) {
         g.engine_bytes += 1000;
-        lines.push_back(dump_line(json{{"Engine", {{"RBytes", g.engine_bytes}, {"WBytes", g.engine_bytes / 2}, {"NumLive", 2}, {"LiveDERPs", 1}}}}));
+        lines.push_back(dump_line(json{{"Engine",
+                                        {{"RBytes", g.engine_bytes},
+                                         {"WBytes", g.engine_bytes / 2},
+                                         {"NumLive", 2},
+                                         {"LiveDERPs", 1}}}}));
         next_engine = Clock::now() + 500ms;
       }
     }
@@ -901,8 +965,10 @@ void serve_connection(int fd, bool control_only) {
       fault = *it;
       if (it->contains("count")) {
         int left = it->value("count", 1) - 1;
-        if (left <= 0) g.faults.erase(it);
-        else (*it)["count"] = left;
+        if (left <= 0)
+          g.faults.erase(it);
+        else
+          (*it)["count"] = left;
       }
       break;
     }
@@ -919,7 +985,7 @@ void serve_connection(int fd, bool control_only) {
     return;
   }
   if (mode == "close") return;  // close without answering
-  if (mode == "restart") {  // the daemon dies while this request is in flight
+  if (mode == "restart") {      // the daemon dies while this request is in flight
     set_socket_present(false);
     restart_later(fault.value("down_ms", 300));
     return;
@@ -927,15 +993,18 @@ void serve_connection(int fd, bool control_only) {
   if (mode == "slow") hold(fd, gen, Clock::now() + std::chrono::milliseconds(delay_ms));
   if (mode == "http") {
     int status = fault.value("status", 500);
-    std::string body = fault.value("body", status == 403 ? r.endpoint + " access denied" : "internal error");
+    std::string body =
+        fault.value("body", status == 403 ? r.endpoint + " access denied" : "internal error");
     bool is_json = !body.empty() && body.front() == '{';
-    send_reply(fd, is_json ? Reply{status, "application/json", body + "\n"} : text_error(status, body));
+    send_reply(fd,
+               is_json ? Reply{status, "application/json", body + "\n"} : text_error(status, body));
     return;
   }
 
   if (r.endpoint == "watch-ipn-bus") {
     if (mode == "malformed") {
-      send_all(fd, head_of(Reply{200, "application/json", ""}, std::nullopt) + "b\r\n{\"State\":6,\n\r\n");
+      send_all(fd, head_of(Reply{200, "application/json", ""}, std::nullopt) +
+                       "b\r\n{\"State\":6,\n\r\n");
       hold(fd, gen, std::nullopt);
       return;
     }
@@ -949,7 +1018,8 @@ void serve_connection(int fd, bool control_only) {
     std::lock_guard lk(g.mu);
     std::string perm = g.scenario.value("permission", "write");
     if (is_write_endpoint(r) && perm != "write") {
-      rep = text_error(403, (r.endpoint == "prefs" ? std::string("prefs write") : r.endpoint) + " access denied");
+      rep = text_error(403, (r.endpoint == "prefs" ? std::string("prefs write") : r.endpoint) +
+                                " access denied");
     } else {
       rep = handle_localapi_locked(r, special);
     }
@@ -958,8 +1028,10 @@ void serve_connection(int fd, bool control_only) {
     hold(fd, gen, std::nullopt);
     return;
   }
-  if (mode == "malformed" && rep.status == 200) rep.body = "{\"BackendState\": \"Running\", \"Self\": {\"ID\": ,}}\n";
-  if (mode == "truncated" && rep.status == 200) rep.body = rep.body.substr(0, std::max<std::size_t>(rep.body.size() / 2, 1));
+  if (mode == "malformed" && rep.status == 200)
+    rep.body = "{\"BackendState\": \"Running\", \"Self\": {\"ID\": ,}}\n";
+  if (mode == "truncated" && rep.status == 200)
+    rep.body = rep.body.substr(0, std::max<std::size_t>(rep.body.size() / 2, 1));
   if (mode == "short_body") {  // Content-Length says more than we send
     send_all(fd, head_of(rep, rep.body.size()) + rep.body.substr(0, rep.body.size() / 2));
     return;
@@ -1008,16 +1080,25 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     auto val = [&](std::string& out) {
       auto eq = a.find('=');
-      if (eq != std::string::npos) out = a.substr(eq + 1);
-      else if (i + 1 < argc) out = argv[++i];
-      else std::exit(usage());
+      if (eq != std::string::npos)
+        out = a.substr(eq + 1);
+      else if (i + 1 < argc)
+        out = argv[++i];
+      else
+        std::exit(usage());
     };
-    if (a.rfind("--socket", 0) == 0) val(socket_path);
-    else if (a.rfind("--scenario", 0) == 0) val(scenario_path);
-    else if (a.rfind("--control-socket", 0) == 0) val(control_path);
-    else if (a.rfind("--state", 0) == 0) val(state_override);
-    else if (a == "--absent") absent = true;
-    else return usage();
+    if (a.rfind("--socket", 0) == 0)
+      val(socket_path);
+    else if (a.rfind("--scenario", 0) == 0)
+      val(scenario_path);
+    else if (a.rfind("--control-socket", 0) == 0)
+      val(control_path);
+    else if (a.rfind("--state", 0) == 0)
+      val(state_override);
+    else if (a == "--absent")
+      absent = true;
+    else
+      return usage();
   }
   if (socket_path.empty()) return usage();
   signal(SIGPIPE, SIG_IGN);
@@ -1030,7 +1111,8 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : g.scenario["prefs"].items()) g.prefs[k] = v;
   if (logged_in_state(g.state)) g.prefs["LoggedOut"] = false;
   g.auth_url = g.scenario.value("auth_url_initial", "");
-  if (g.scenario.contains("faults") && g.scenario["faults"].is_object()) g.faults = g.scenario["faults"];
+  if (g.scenario.contains("faults") && g.scenario["faults"].is_object())
+    g.faults = g.scenario["faults"];
   apply_exit_node_locked();
   g.socket_path = socket_path;
   g.socket_present = false;
