@@ -74,20 +74,17 @@ bool is_plain_identifier(std::string_view s) {
     if (!((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9') || d == '_' ||
           d == '\'' || d == '-'))
       return false;
-  static constexpr std::string_view kKeywords[] = {"if", "then", "else", "assert", "with",
-                                                   "let", "in", "rec", "inherit"};
-  for (auto k : kKeywords)
-    if (s == k) return false;
-  return true;
+  return s != "if";  // like nix's printIdentifier, which quotes only this keyword
 }
 
 void quote(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
-      case '$': out += "\\$"; break;
+      case '$': out += "\\$"; break;  // like nix 2.8's showString
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
@@ -103,7 +100,7 @@ class Printer {
 
   void attr(const AttrName& a) {
     if (a.is_static()) {
-      if (is_plain_identifier(a.name) || a.name == "or") out += a.name;
+      if (is_plain_identifier(a.name)) out += a.name;
       else quote(out, a.name);
     } else {
       out += "${";

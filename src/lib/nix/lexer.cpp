@@ -122,6 +122,7 @@ std::string_view token_display_name(Tok t) noexcept {
 void unescape_string(std::string_view raw, std::string& out) {
   for (size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
+    if (c == '\0') break;  // nix's unescapeStr stops at a NUL byte
     if (c == '\\' && i + 1 < raw.size()) {
       c = raw[++i];
       if (c == 'n') out += '\n';

@@ -300,12 +300,19 @@ class Parser {
     lam->body = parse_expr_function();
     child(lam, lam->body);
     // Checked when nix reduces the lambda, i.e. after its body.
+    // nix reports the duplicated name that entered its symbol table first (approximated by the
+    // first occurrence in the formals), at its second occurrence.
     const Formal* dup = nullptr;
     {
-      std::unordered_map<std::string_view, const Formal*> seen;
-      for (const auto& f : lam->formals) {
-        auto [it, inserted] = seen.emplace(f.name, &f);
-        if (!inserted && !dup) dup = &f;
+      std::unordered_map<std::string_view, size_t> first;  // name -> index of first occurrence
+      size_t best_first = SIZE_MAX;
+      for (size_t i = 0; i < lam->formals.size(); ++i) {
+        const Formal& f = lam->formals[i];
+        auto [it, inserted] = first.emplace(f.name, i);
+        if (!inserted && it->second < best_first) {
+          best_first = it->second;
+          dup = &f;
+        }
       }
     }
     if (dup) fail(dup->pos, "duplicate formal function argument '" + dup->name + "'");
@@ -1097,8 +1104,10 @@ class ScopeChecker {
         return;
       case NodeKind::BinaryOp: {
         auto* b = static_cast<const BinaryOpNode*>(n);
-        visit(b->lhs);
-        visit(b->rhs);
+        // nix turns a > b and a <= b into __lessThan b a: the right side is bound first.
+        bool swapped = b->op == BinaryOperator::Gt || b->op == BinaryOperator::Le;
+        visit(swapped ? b->rhs : b->lhs);
+        visit(swapped ? b->lhs : b->rhs);
         return;
       }
     }
