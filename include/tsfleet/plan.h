@@ -109,6 +109,11 @@ struct HostPlan {
 
   Expectations expect;
 
+  // Findings of `tsfleet check` that the fleet file asked for on purpose (rule id, reason): the
+  // module carries `# tsfleet: ignore-file RULE` for them, so check stays quiet about a choice
+  // the inventory made explicitly.
+  std::vector<std::pair<std::string, std::string>> accepted_findings;
+
   // What the plan had to do differently for the target release, or what the user must do by
   // hand (configure prints these on stderr).
   std::vector<std::string> notes;

@@ -21,6 +21,10 @@ struct TailscaleFlag {
 };
 
 const std::vector<TailscaleFlag>& tailscale_flags();
+
+// Whether the flag sets a persistent preference (what `tailscale set` is for), as opposed to a
+// login-time flag or an option of the command itself (--timeout, --reset, --accept-risk).
+bool is_preference(const TailscaleFlag& flag);
 const TailscaleFlag* find_tailscale_flag(std::string_view name);
 std::vector<std::string> tailscale_flag_names();
 

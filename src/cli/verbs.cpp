@@ -25,8 +25,7 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table = {
       {"configure", "Write one NixOS module per host from its role in the fleet file", "the fleet file only", true,
        setup_configure},
-      {"check", "Lint the fleet file and NixOS modules offline (for CI)", "the fleet file and .nix files", false,
-       not_yet("check")},
+      {"check", "Lint the fleet file and NixOS modules offline (for CI)", "the fleet file and .nix files", true, setup_check},
       {"up", "Connect this host idempotently with its role's flags and an auth key from a secret file",
        "the local tailscaled and the fleet file", false, not_yet("up")},
       {"status", "Show the fleet as the daemon sees it: online, direct or relayed, routes, exit node, key expiry",

@@ -32,5 +32,6 @@ const std::vector<Verb>& verbs();
 
 // setup_<verb> for each verb file.
 void setup_configure(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_check(CLI::App& sub, const GlobalOptions& global, Runner& run);
 
 }  // namespace tsfleet::cli

@@ -275,6 +275,8 @@ class Loader {
       fail(f.path, fmt::format("--{} is written by tsfleet from \"{}\": set that key instead", name, key));
     if (kind == "up" && !tf->up) fail(f.path, fmt::format("--{} is not accepted by `tailscale up`: put it in extra_set_flags", name));
     if (kind == "set" && !tf->set) fail(f.path, fmt::format("--{} is not accepted by `tailscale set`{}", name, tf->up ? ": put it in extra_up_flags" : ""));
+    if (kind == "up" && is_preference(*tf))
+      fail(f.path, fmt::format("--{} is a preference: put it in extra_set_flags, which apply on every boot (extra_up_flags apply only at login)", name));
     std::optional<std::string> value;
     if (eq != std::string::npos) value = flag.substr(eq + 1);
     if (auto why = check_flag_value(*tf, value)) fail(f.path, *why);
@@ -425,10 +427,14 @@ class Loader {
 
     auto flags = [&](const char* key, const char* kind, std::vector<std::string>& out) {
       if (auto f = L.get(key)) {
+        std::map<std::string, std::string> seen;
         for (const auto& e : array_at(*f)) {
           std::string s = string_at(e);
           check_plain(e, s);
           check_flag_word(e, s, kind);
+          std::string name = s.substr(0, s.find('='));
+          if (seen.count(name)) fail(e.path, fmt::format("{} is given twice (\"{}\" and \"{}\"): keep one", name, seen[name], s));
+          seen[name] = s;
           out.push_back(s);
         }
       }

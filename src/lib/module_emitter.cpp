@@ -123,6 +123,8 @@ std::string render_host_module(const HostPlan& p, std::string_view inventory) {
   if (s.kind == AuthKeySource::Kind::agenix)
     w.line(fmt::format("# Needs agenix; age.secrets.\"{}\" holds the bare auth key{}.", sanitize_comment(s.name),
                        s.encrypted_file ? "" : " and its `file` is declared elsewhere"));
+  for (const auto& [rule, reason] : p.accepted_findings)
+    w.line(fmt::format("# tsfleet: ignore-file {} ({})", rule, sanitize_comment(reason)));
   w.line("{ config, lib, pkgs, ... }:");
   w.line("");
   w.line("{");

@@ -1,5 +1,7 @@
 #include "tsfleet/plan.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tsfleet/error.h"
@@ -103,6 +105,11 @@ HostPlan plan_host(const Fleet& fleet, const Host& h) {
 
   if (h.firewall.trusted_interfaces_set) p.trusted_interfaces = h.firewall.trusted_interfaces;
   else if (!h.userspace_networking) p.trusted_interfaces = {h.interface_name};
+  if (!h.userspace_networking &&
+      std::find(p.trusted_interfaces.begin(), p.trusted_interfaces.end(), h.interface_name) == p.trusted_interfaces.end())
+    p.accepted_findings.push_back({"tailscale-interface-untrusted", fmt::format("the fleet file's trusted_interfaces leave out {}", h.interface_name)});
+  if (offers && !h.firewall.open_firewall && h.port != 0)
+    p.accepted_findings.push_back({"router-firewall-closed", "the fleet file sets open_firewall: false"});
 
   if (h.lan_interface && offers)
     p.nat = NatPlan{*h.lan_interface, {h.userspace_networking ? std::string("tailscale0") : h.interface_name}};

@@ -40,7 +40,7 @@ const std::vector<TailscaleFlag>& tailscale_flags() {
       {"qr-format", V::enumeration, true, false, false, {"auto", "ascii", "large", "small"}},
       {"json", V::boolean, true, false, false, {}},
       {"accept-risk", V::csv, true, true, false, {}},
-      {"nickname", V::string, true, true, false, {}},
+      {"nickname", V::string, true, true, true, {}},
       {"webclient", V::boolean, false, true, false, {}},
       {"update-check", V::boolean, false, true, false, {}},
       {"auto-update", V::boolean, false, true, false, {}},
@@ -49,6 +49,8 @@ const std::vector<TailscaleFlag>& tailscale_flags() {
   };
   return flags;
 }
+
+bool is_preference(const TailscaleFlag& flag) { return flag.set && !flag.login_only && flag.name != "accept-risk"; }
 
 const TailscaleFlag* find_tailscale_flag(std::string_view name) {
   for (const auto& f : tailscale_flags())

@@ -29,6 +29,7 @@ struct Value {
   std::string text;           // string: the value (with ${...} as written when interpolated);
                               // path: as written; unknown: the expression, shortened
   bool interpolated = false;  // a string with ${...}: its exact value is unknown
+  std::vector<std::string> ref;  // unknown: when it is `a.b.c` (a variable and static names), those names
   std::vector<Value> items;   // list
   SourceLoc loc;
 

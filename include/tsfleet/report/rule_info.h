@@ -15,6 +15,10 @@ struct RuleInfo {
   std::string fix;    // how to fix it
   std::string bad;    // a snippet that fires
   std::string good;   // the same snippet, fixed
+  // What the examples are: "module" (the body of a NixOS module's attribute set) or "fleet" (a
+  // fleet file); the release the module examples target ("" means the newest).
+  std::string example_kind = "module";
+  std::string example_release;
 };
 
 }  // namespace tsfleet

@@ -118,6 +118,17 @@ Value to_value(const Node* n, const std::string& file) {
   }
   v.kind = Value::Kind::unknown;
   v.text = shorten(to_string(*n));
+  if (auto sel = n->as<SelectNode>(); sel && !sel->default_value) {
+    if (auto base = sel->expr->as<VarNode>()) {
+      std::vector<std::string> ref{base->name};
+      bool ok = true;
+      for (const auto& a : sel->path) {
+        if (!a.is_static()) ok = false;
+        ref.push_back(a.name);
+      }
+      if (ok) v.ref = std::move(ref);
+    }
+  }
   return v;
 }
 
