@@ -33,5 +33,10 @@ const std::vector<Verb>& verbs();
 // setup_<verb> for each verb file.
 void setup_configure(CLI::App& sub, const GlobalOptions& global, Runner& run);
 void setup_check(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_up(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_status(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_test(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_monitor(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_doctor(CLI::App& sub, const GlobalOptions& global, Runner& run);
 
 }  // namespace tsfleet::cli
