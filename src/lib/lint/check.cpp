@@ -202,12 +202,18 @@ CheckReport run_check(const CheckRequest& req) {
   // Suppressions, disabled rules, severity; then dedupe (a file imported by two hosts).
   std::map<std::string, Suppressions> supp;
   for (const auto& [file, text] : texts) supp[file] = parse_suppressions(text);
-  std::set<std::tuple<std::string, std::string, unsigned, unsigned, std::string>> seen;
+  // A file shared by several hosts reports once, without a host.
+  std::map<std::tuple<std::string, std::string, unsigned, unsigned, std::string>, size_t> seen;
   for (auto& f : all) {
     if (req.disabled.count(f.rule)) continue;
     if (f.severity < req.min_severity) continue;
     if (auto it = supp.find(f.subject.file); it != supp.end() && it->second.covers(f)) continue;
-    if (!seen.insert({f.rule, f.subject.file, f.subject.line, f.subject.col, f.message}).second) continue;
+    auto key = std::make_tuple(f.rule, f.subject.file, f.subject.line, f.subject.col, f.message);
+    if (auto it = seen.find(key); it != seen.end()) {
+      if (report.findings[it->second].subject.host != f.subject.host) report.findings[it->second].subject.host.clear();
+      continue;
+    }
+    seen[key] = report.findings.size();
     report.findings.push_back(f);
   }
   sort_findings(report.findings);

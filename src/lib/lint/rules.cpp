@@ -678,6 +678,9 @@ class Checker {
       add("module-disagrees-with-inventory", routing_loc_.file.empty() ? first_loc() : routing_loc_,
           fmt::format("useRoutingFeatures = \"{}\" but the fleet file makes host {} \"{}\"", routing_, p.name, want),
           fmt::format("services.tailscale.useRoutingFeatures = \"{}\";  # or `tsfleet configure --host {}`", want, p.name));
+    // Preferences the modules do not state (no extraSetFlags/extraUpFlags at all: `tsfleet up`
+    // or something else applies them) are unknown here, not different.
+    if (s_.all("services.tailscale.extraSetFlags").empty() && s_.all("services.tailscale.extraUpFlags").empty()) return;
     auto routes_of = [](const std::string& csv) {
       std::set<std::string> out;
       size_t start = 0;
