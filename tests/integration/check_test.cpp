@@ -67,7 +67,7 @@ TEST_CASE("hand-written modules: findings with file:line:col, grouped into hosts
   CHECK(r.out.find("5 error(s), 0 warning(s), 0 info") != std::string::npos);
 }
 
-TEST_CASE("--disable, --min-severity and suppression comments") {
+TEST_CASE("check --disable, --min-severity and suppression comments") {
   auto r = run_tsfleet({"check", "hosts", "--disable", "module-disagrees-with-inventory", "--disable", "flag-value-split"}, in_dir(repo_fixture()));
   CHECK(r.out.find("module-disagrees-with-inventory") == std::string::npos);
   CHECK(r.out.find("flag-value-split") == std::string::npos);
@@ -80,7 +80,7 @@ TEST_CASE("--disable, --min-severity and suppression comments") {
   write_file(dir / "a.nix", "{ config, ... }: { services.tailscale.enable = true; services.tailscale.authKeyFile = config.sops.secrets.ts.path;\n"
                             "  networking.firewall.trustedInterfaces = [ \"tailscale0\" ]; sops.secrets.ts = { }; }\n");
   auto info = run_tsfleet({"check", "a.nix"}, in_dir(dir.path()));
-  CHECK(info.out.find("a.nix:2:64: info: sops secret \"ts\" holds the auth key") != std::string::npos);
+  CHECK(info.out.find("a.nix:2:74: info: sops secret \"ts\" holds the auth key") != std::string::npos);
   CHECK(info.exit_code == 0);  // info findings are reported but do not fail
   auto quiet = run_tsfleet({"check", "a.nix", "--min-severity", "warning"}, in_dir(dir.path()));
   CHECK(quiet.out == "no findings\n");
