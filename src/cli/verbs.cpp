@@ -33,7 +33,7 @@ const std::vector<Verb>& verbs() {
       {"test", "Probe the tailnet: ping direct vs DERP, ICMP, MTU, MagicDNS, routes, exit node, throughput",
        "the local tailscaled and the network", false, not_yet("test")},
       {"monitor", "Watch health continuously: state changes, Prometheus metrics, alert hooks",
-       "the local tailscaled", false, not_yet("monitor")},
+       "the local tailscaled", true, setup_monitor},
       {"doctor", "Diagnose the known failure modes on this host and print the NixOS fix",
        "this host's /proc, /sys, /etc and tailscaled", false, not_yet("doctor")},
   };

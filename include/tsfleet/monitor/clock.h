@@ -1,0 +1,51 @@
+#pragma once
+// The wall clock behind an interface, so unit tests can fake the time stamped on events and the
+// "key expires in N days" arithmetic; plus RFC 3339 formatting and parsing (Go's time.Time JSON).
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tsfleet::monitor {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::system_clock::now(); }
+};
+
+// A clock that only moves when told to (unit tests).
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint t) : t_(t) {}
+  TimePoint now() const override { return t_; }
+  void set(TimePoint t) { t_ = t; }
+  void advance(std::chrono::system_clock::duration d) { t_ += d; }
+
+ private:
+  TimePoint t_;
+};
+
+// UTC with millisecond precision: "2026-12-01T11:58:30.123Z".
+std::string format_rfc3339(TimePoint t);
+
+// Parses RFC 3339 as Go writes it ("2026-12-01T11:58:30.123456789Z", "…+02:00"). Returns nullopt
+// for anything else, for Go's zero time "0001-01-01T00:00:00Z" and for years outside 1970-9999.
+// Never throws; accepts any bytes.
+std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept;
+
+// "14d", "36h", "90m", "30s", "500ms", "1h30m" -> a duration; nullopt when malformed, negative or
+// overflowing. A bare number is seconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noexcept;
+
+// 1209600 s -> "14d", 5400 s -> "1h30m", 0.25 s -> "250ms".
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace tsfleet::monitor
