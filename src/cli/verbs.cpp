@@ -31,11 +31,12 @@ const std::vector<Verb>& verbs() {
       {"status", "Show the fleet as the daemon sees it: online, direct or relayed, routes, exit node, key expiry",
        "the local tailscaled (and the fleet file)", false, not_yet("status")},
       {"test", "Probe the tailnet: ping direct vs DERP, ICMP, MTU, MagicDNS, routes, exit node, throughput",
-       "the local tailscaled and the network", false, not_yet("test")},
+       "the local tailscaled and the network", true, setup_test},
       {"monitor", "Watch health continuously: state changes, Prometheus metrics, alert hooks",
        "the local tailscaled", true, setup_monitor},
       {"doctor", "Diagnose the known failure modes on this host and print the NixOS fix",
        "this host's /proc, /sys, /etc and tailscaled", false, not_yet("doctor")},
+      {"probe-server", "Serve the other end of `tsfleet test --throughput` (a bounded TCP sink)", "the network only", true, setup_probe_server},
   };
   return table;
 }
