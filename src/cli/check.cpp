@@ -106,9 +106,13 @@ void setup_check(CLI::App& sub, const GlobalOptions&, Runner& run) {
   auto o = std::make_shared<CheckOptions>();
   sub.add_option("paths", o->paths, ".nix files or directories to check (recursively)")->type_name("PATH");
   add_fleet_option(sub, o->fleet);
-  sub.add_option("--format", o->format, "Output: text, json or sarif (SARIF 2.1.0 for code scanning)")->capture_default_str();
-  sub.add_option("--disable", o->disable, "Do not run this rule (repeatable)")->type_name("RULE");
-  sub.add_option("--min-severity", o->min_severity, "Report findings at or above: info, warning, error")->capture_default_str();
+  sub.add_option("--format", o->format, "Output: text, json or sarif (SARIF 2.1.0 for code scanning); with --list-rules also markdown")
+      ->capture_default_str()
+      ->type_name("{text,json,sarif,markdown}");
+  sub.add_option("--disable", o->disable, "Do not run this rule (repeatable; see --list-rules)")->type_name("RULE");
+  sub.add_option("--min-severity", o->min_severity, "Report findings at or above: info, warning, error")
+      ->capture_default_str()
+      ->type_name("{info,warning,error}");
   sub.add_option("--release", o->release, "Target NixOS release for hand-written modules (default: the fleet's)")->type_name("YY.MM");
   sub.add_option("--out", o->out, "Where configure writes the generated modules (names their findings)")->capture_default_str()->type_name("DIR");
   sub.add_flag("--no-generated", o->no_generated, "Do not check the modules configure would generate");
