@@ -9,7 +9,7 @@ namespace tsfleet::cli {
 namespace {
 
 // A verb a later release delivers: it exists, says what it will do, and refuses honestly.
-std::function<void(CLI::App&, const GlobalOptions&, Runner&)> not_yet(const char* name) {
+[[maybe_unused]] std::function<void(CLI::App&, const GlobalOptions&, Runner&)> not_yet(const char* name) {
   return [name](CLI::App& sub, const GlobalOptions&, Runner& run) {
     sub.allow_extras();
     run = [name]() -> int {
@@ -27,9 +27,9 @@ const std::vector<Verb>& verbs() {
        setup_configure},
       {"check", "Lint the fleet file and NixOS modules offline (for CI)", "the fleet file and .nix files", true, setup_check},
       {"up", "Connect this host idempotently with its role's flags and an auth key from a secret file",
-       "the local tailscaled and the fleet file", false, not_yet("up")},
+       "the local tailscaled and the fleet file", true, setup_up},
       {"status", "Show the fleet as the daemon sees it: online, direct or relayed, routes, exit node, key expiry",
-       "the local tailscaled (and the fleet file)", false, not_yet("status")},
+       "the local tailscaled (and the fleet file)", true, setup_status},
       {"test", "Probe the tailnet: ping direct vs DERP, ICMP, MTU, MagicDNS, routes, exit node, throughput",
        "the local tailscaled and the network", true, setup_test},
       {"monitor", "Watch health continuously: state changes, Prometheus metrics, alert hooks",
