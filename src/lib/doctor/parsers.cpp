@@ -354,13 +354,14 @@ void parse_iptables_rule(const std::vector<std::string_view>& f, RulesetHints& h
 
 void parse_ruleset(std::string_view text, RulesetHints& h) {
   std::string table, chain;
-  int depth = 0;  // nft block depth: 1 in a table, 2 in a chain
+  std::vector<std::string> blocks;  // nft: the kinds of the open blocks (table, chain, set, ...)
   for_each_line(text, [&](std::string_view raw) {
     std::string_view line = trim(raw);
     if (line.empty() || line.front() == '#') return;
+    bool nft = !blocks.empty();
     // iptables-save
-    if (line.front() == '*' && depth == 0) return;
-    if (line.front() == ':' && depth == 0) {
+    if (line.front() == '*' && !nft) return;
+    if (line.front() == ':' && !nft) {
       auto f = split_ws(line.substr(1));
       if (f.empty()) return;
       h.recognised = true;
@@ -368,7 +369,7 @@ void parse_ruleset(std::string_view text, RulesetHints& h) {
       if (f[0] == "ts-input" || f[0] == "ts-forward") h.ts_chains = true;
       return;
     }
-    if (line.substr(0, 3) == "-A " && depth == 0) {
+    if (line.substr(0, 3) == "-A " && !nft) {
       auto f = split_ws(line);
       if (f.size() < 2) return;
       h.recognised = true;
@@ -378,28 +379,27 @@ void parse_ruleset(std::string_view text, RulesetHints& h) {
     // nft list ruleset
     auto t = nft_tokens(line);
     if (t.empty()) return;
-    if (t[0] == "table" && t.size() >= 3) {
-      h.recognised = h.nftables = true;
-      if (t.size() >= 4 && t[3] == "{") table = unquote(t[2]);
-      else if (t[2] == "{") table = unquote(t[1]);
-      else table = unquote(t[2]);
-      if (table == "nixos-fw") h.nixos_fw = true;
-      depth = 1;
-      return;
-    }
-    if (t[0] == "chain" && t.size() >= 2 && depth >= 1) {
-      chain = unquote(t[1]);
-      if (chain == "ts-input" || chain == "ts-forward") h.ts_chains = true;
-      depth = 2;
+    if (t.back() == "{" && t.size() >= 2) {
+      if (t[0] == "table" && blocks.empty()) {
+        h.recognised = h.nftables = true;
+        table = unquote(t.size() >= 4 ? t[2] : t[1]);  // `table inet NAME {` (family optional)
+        if (table == "nixos-fw") h.nixos_fw = true;
+      } else if (t[0] == "chain" && blocks.size() == 1) {
+        chain = unquote(t[1]);
+        if (chain == "ts-input" || chain == "ts-forward") h.ts_chains = true;
+      }
+      if (blocks.size() < 64) blocks.push_back(t[0]);
       return;
     }
     if (t[0] == "}") {
-      if (depth == 2) chain.clear();
-      else if (depth == 1) table.clear();
-      if (depth > 0) --depth;
+      if (!blocks.empty()) {
+        if (blocks.back() == "chain") chain.clear();
+        if (blocks.back() == "table") table.clear();
+        blocks.pop_back();
+      }
       return;
     }
-    if (depth < 2) return;
+    if (blocks.empty() || blocks.back() != "chain") return;
     // A rule. Drop a trailing `comment "…"`.
     auto c = std::find(t.begin(), t.end(), "comment");
     t.erase(c, t.end());
