@@ -368,3 +368,35 @@ TEST_CASE("the suite refuses an unknown --peer with a suggestion, and a daemon t
     CHECK_THAT(e.what(), Catch::Contains("Stopped"));
   }
 }
+
+TEST_CASE("a transient LocalAPI transport error is retried; a persistent one ends the ping as an error") {
+  struct Flaky final : localapi::LocalApi {
+    int failures_left;
+    int calls = 0;
+    explicit Flaky(int n) : failures_left(n) {}
+    localapi::Status status(const localapi::CallOptions&) override { return {}; }
+    localapi::Status status_without_peers(const localapi::CallOptions&) override { return {}; }
+    localapi::Prefs prefs(const localapi::CallOptions&) override { return {}; }
+    localapi::Prefs patch_prefs(const localapi::PrefsPatch&, const localapi::CallOptions&) override { return {}; }
+    PingResult ping(std::string_view, localapi::PingType, int, const localapi::CallOptions&) override {
+      ++calls;
+      if (failures_left-- > 0) throw Error(ErrorCategory::daemon, "POST /localapi/v0/ping: Transport endpoint is not connected");
+      return direct();
+    }
+    localapi::WhoIs whois(std::string_view, const localapi::CallOptions&) override { return {}; }
+    localapi::DerpMap derp_map(const localapi::CallOptions&) override { return {}; }
+    std::string check_ip_forwarding(const localapi::CallOptions&) override { return ""; }
+    std::string user_metrics(const localapi::CallOptions&) override { return ""; }
+    void watch_ipn_bus(const localapi::NotifyCallback&, const localapi::WatchOptions&) override {}
+  };
+  Flaky once(1);
+  auto ok = tailscale_ping(once, "100.64.0.5", fast());
+  CHECK(ok.path == PathKind::direct);
+  CHECK(ok.sent == 1);
+  CHECK(once.calls == 2);
+  Flaky always(100);
+  auto bad = tailscale_ping(always, "100.64.0.5", fast());
+  CHECK(bad.path == PathKind::error);
+  CHECK_THAT(bad.err, Catch::Contains("not connected"));
+  CHECK(always.calls == 3);
+}

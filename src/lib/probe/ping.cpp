@@ -31,17 +31,30 @@ PingOutcome tailscale_ping(localapi::LocalApi& api, const std::string& ip, const
     auto per_ping = std::min(o.per_ping, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
     if (per_ping.count() <= 0) break;
     localapi::PingResult pr;
-    try {
-      ++out.sent;
-      pr = api.ping(ip, localapi::PingType::disco, o.size, {.timeout = per_ping});
-    } catch (const Error& e) {
-      if (e.category() == ErrorCategory::timeout) {
-        out.err = fmt::format("ping \"{}\" timed out", ip);
-        continue;
+    ++out.sent;
+    bool answered = false, timed_out = false;
+    // A transport error talking to tailscaled (a connection dropped or refused while many probes
+    // connect at once, a daemon restart) is retried twice before it counts.
+    for (int attempt = 0; attempt < 3 && !answered && !timed_out; ++attempt) {
+      try {
+        pr = api.ping(ip, localapi::PingType::disco, o.size, {.timeout = per_ping});
+        answered = true;
+      } catch (const Error& e) {
+        if (e.category() == ErrorCategory::timeout) {
+          timed_out = true;
+        } else if (attempt == 2 || e.category() != ErrorCategory::daemon ||
+                   Clock::now() + std::chrono::milliseconds(100) > deadline) {
+          out.path = PathKind::error;
+          out.err = e.what();
+          return out;
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(attempt == 0 ? 20 : 100));
+        }
       }
-      out.path = PathKind::error;
-      out.err = e.what();
-      return out;
+    }
+    if (timed_out) {
+      out.err = fmt::format("ping \"{}\" timed out", ip);
+      continue;
     }
     if (!pr.err.empty()) {
       out.path = pr.is_local_ip ? PathKind::local : PathKind::error;
