@@ -84,15 +84,29 @@ struct ModuleSet {
     bool conditional = false;                    // some winner sits under mkIf
   };
   Effective effective(const std::string& option) const;
+
+ private:
+  // option -> indexes into definitions, rebuilt when definitions change (queries are hot: every
+  // rule asks several).
+  mutable std::map<std::string, std::vector<size_t>> index_;
+  mutable size_t indexed_ = 0;
+  void ensure_index() const;
+};
+
+// Parsed files shared between reads, so a file is parsed once however many hosts import it.
+struct ParseCache {
+  std::map<std::string, std::shared_ptr<const nix::Ast>> asts;  // by lexically normal path
+  std::map<std::string, ReadProblem> errors;                     // files that do not parse
 };
 
 // Reads `root` and its imports through `reader` (files are named by their lexically normal path;
 // an in-memory reader can serve generated modules). A file that does not parse is a problem,
 // not an exception; a file imported twice is read once.
-ModuleSet read_module_set(const std::filesystem::path& root, const SourceReader& reader);
+ModuleSet read_module_set(const std::filesystem::path& root, const SourceReader& reader, ParseCache* cache = nullptr);
 
 // The relative imports a file makes (resolved against its directory; a directory means its
 // default.nix), for grouping files into hosts. Empty for a file that does not parse.
 std::vector<std::filesystem::path> relative_imports(const std::filesystem::path& file, const std::string& text);
+std::vector<std::filesystem::path> relative_imports(const std::filesystem::path& file, const nix::Ast& ast);
 
 }  // namespace tsfleet::lint

@@ -10,6 +10,7 @@
 #include "tsfleet/lint/module_reader.h"
 #include "tsfleet/lint/rules.h"
 #include "tsfleet/module_emitter.h"
+#include "tsfleet/nix/parser.h"
 #include "tsfleet/plan.h"
 
 namespace tsfleet::lint {
@@ -95,15 +96,16 @@ std::vector<fs::path> collect_nix_files(const std::vector<fs::path>& paths) {
   return files;
 }
 
-const HostPlan* match_host(const ModuleSet& set, const std::vector<HostPlan>& plans) {
+// Inventory hosts by inventory name and by tailnet hostname.
+using PlanIndex = std::map<std::string, const HostPlan*, std::less<>>;
+
+const HostPlan* match_host(const ModuleSet& set, const PlanIndex& plans) {
   auto hn = set.effective("networking.hostName");
   if (hn.state == ModuleSet::Effective::State::known && hn.value.is_plain_string()) {
-    for (const auto& p : plans)
-      if (p.name == hn.value.text || p.prefs.hostname == hn.value.text) return &p;
+    if (auto it = plans.find(hn.value.text); it != plans.end()) return it->second;
   }
   for (const auto& part : set.root)
-    for (const auto& p : plans)
-      if (part.string() == p.name) return &p;
+    if (auto it = plans.find(part.string()); it != plans.end()) return it->second;
   return nullptr;
 }
 
@@ -114,9 +116,14 @@ CheckReport run_check(const CheckRequest& req) {
   std::vector<Finding> all;
   std::map<std::string, std::string> texts;  // file -> text, for suppressions
   std::vector<HostPlan> plans;
+  PlanIndex plan_index;
   std::optional<NixosRelease> release = req.release;
   if (req.fleet) {
     plans = plan(*req.fleet);
+    for (const auto& p : plans) {
+      plan_index.emplace(p.name, &p);
+      if (!p.prefs.hostname.empty()) plan_index.emplace(p.prefs.hostname, &p);
+    }
     if (!release) release = req.fleet->release;
     auto inv = check_fleet(*req.fleet, plans);
     all.insert(all.end(), inv.begin(), inv.end());
@@ -149,21 +156,32 @@ CheckReport run_check(const CheckRequest& req) {
 
   // Hand-written modules: hosts are the files no other given file imports.
   auto files = collect_nix_files(req.paths);
+  ParseCache cache;
   std::set<std::string> imported;
   for (const auto& f : files) {
     auto text = caching_reader(f);
     if (!text) throw Error(ErrorCategory::io, fmt::format("{}: cannot read", f.string()));
-    for (const auto& i : relative_imports(f, *text)) {
+    nix::ParseOptions opts;
+    opts.check_undefined_variables = false;
+    std::string name = f.string();
+    auto parsed = nix::parse(*text, name, opts);
+    if (!parsed.ok()) {
+      cache.errors[name] = {{name, parsed.error.line, parsed.error.col}, parsed.error.message, true};
+      continue;
+    }
+    std::shared_ptr<const nix::Ast> ast(std::move(parsed.ast));
+    cache.asts[name] = ast;
+    for (const auto& i : relative_imports(f, *ast)) {
       imported.insert(i.string());
       imported.insert((i / "default.nix").lexically_normal().string());
     }
   }
   for (const auto& f : files) {
     if (imported.count(f.string())) continue;
-    ModuleSet set = read_module_set(f, caching_reader);
+    ModuleSet set = read_module_set(f, caching_reader, &cache);
     HostContext ctx;
     ctx.release = release;
-    if (const HostPlan* p = match_host(set, plans)) {
+    if (const HostPlan* p = match_host(set, plan_index)) {
       ctx.plan = p;
       ctx.host = p->name;
     }

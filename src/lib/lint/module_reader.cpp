@@ -139,7 +139,7 @@ struct Modifiers {
 
 class Reader {
  public:
-  Reader(ModuleSet& out, const SourceReader& reader) : out_(out), reader_(reader) {}
+  Reader(ModuleSet& out, const SourceReader& reader, ParseCache* cache) : out_(out), reader_(reader), cache_(cache) {}
 
   void read_file(const fs::path& path, const SourceLoc& imported_from) {
     fs::path p = path.lexically_normal();
@@ -160,22 +160,37 @@ class Reader {
     }
     std::string file = p.string();
     out_.files.push_back(file);
-    ParseOptions opts;
-    opts.check_undefined_variables = false;
-    auto result = parse(*text, file, opts);
-    if (!result.ok()) {
-      out_.problems.push_back({{file, result.error.line, result.error.col}, result.error.message, true});
-      return;
+    std::shared_ptr<const Ast> ast;
+    if (cache_) {
+      if (auto e = cache_->errors.find(file); e != cache_->errors.end()) {
+        out_.problems.push_back(e->second);
+        return;
+      }
+      if (auto a = cache_->asts.find(file); a != cache_->asts.end()) ast = a->second;
     }
-    asts_.push_back(std::move(result.ast));
-    module(asts_.back()->root(), p, file);
+    if (!ast) {
+      ParseOptions opts;
+      opts.check_undefined_variables = false;
+      auto result = parse(*text, file, opts);
+      if (!result.ok()) {
+        ReadProblem problem{{file, result.error.line, result.error.col}, result.error.message, true};
+        if (cache_) cache_->errors[file] = problem;
+        out_.problems.push_back(problem);
+        return;
+      }
+      ast = std::shared_ptr<const Ast>(std::move(result.ast));
+      if (cache_) cache_->asts[file] = ast;
+    }
+    asts_.push_back(ast);
+    module(ast->root(), p, file);
   }
 
  private:
   ModuleSet& out_;
   const SourceReader& reader_;
   std::set<std::string> seen_;
-  std::vector<std::unique_ptr<Ast>> asts_;
+  ParseCache* cache_;
+  std::vector<std::shared_ptr<const Ast>> asts_;  // keeps the nodes alive while walking
 
   void module(const Node& root, const fs::path& path, const std::string& file) {
     const Node* n = &root;
@@ -355,19 +370,32 @@ bool same_value(const Value& a, const Value& b) {
 
 }  // namespace
 
+void ModuleSet::ensure_index() const {
+  if (indexed_ == definitions.size() && (indexed_ > 0 || index_.empty())) return;
+  index_.clear();
+  for (size_t i = 0; i < definitions.size(); ++i) index_[definitions[i].option].push_back(i);
+  indexed_ = definitions.size();
+}
+
 std::vector<const Definition*> ModuleSet::all(const std::string& option) const {
+  ensure_index();
   std::vector<const Definition*> out;
-  for (const auto& d : definitions)
-    if (d.option == option) out.push_back(&d);
+  auto it = index_.find(option);
+  if (it != index_.end())
+    for (size_t i : it->second) out.push_back(&definitions[i]);
   return out;
 }
 
 std::vector<const Definition*> ModuleSet::under(const std::string& prefix) const {
+  ensure_index();
+  std::vector<size_t> idx;
+  for (auto it = index_.lower_bound(prefix); it != index_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    const std::string& o = it->first;
+    if (o.size() == prefix.size() || o[prefix.size()] == '.') idx.insert(idx.end(), it->second.begin(), it->second.end());
+  }
+  std::sort(idx.begin(), idx.end());  // source order
   std::vector<const Definition*> out;
-  for (const auto& d : definitions)
-    if (d.option == prefix || (d.option.size() > prefix.size() && d.option.compare(0, prefix.size(), prefix) == 0 &&
-                               d.option[prefix.size()] == '.'))
-      out.push_back(&d);
+  for (size_t i : idx) out.push_back(&definitions[i]);
   return out;
 }
 
@@ -410,21 +438,25 @@ ModuleSet::Effective ModuleSet::effective(const std::string& option) const {
   return e;
 }
 
-ModuleSet read_module_set(const fs::path& root, const SourceReader& reader) {
+ModuleSet read_module_set(const fs::path& root, const SourceReader& reader, ParseCache* cache) {
   ModuleSet out;
   out.root = root.lexically_normal();
-  Reader r(out, reader);
+  Reader r(out, reader, cache);
   r.read_file(root, {root.string(), 0, 0});
   return out;
 }
 
 std::vector<fs::path> relative_imports(const fs::path& file, const std::string& text) {
-  std::vector<fs::path> out;
   ParseOptions opts;
   opts.check_undefined_variables = false;
   auto result = parse(text, file.string(), opts);
-  if (!result.ok()) return out;
-  const Node* n = &result.ast->root();
+  if (!result.ok()) return {};
+  return relative_imports(file, *result.ast);
+}
+
+std::vector<fs::path> relative_imports(const fs::path& file, const Ast& ast) {
+  std::vector<fs::path> out;
+  const Node* n = &ast.root();
   if (auto l = n->as<LambdaNode>()) n = l->body;
   n = strip_scopes(n);
   auto set = n ? n->as<AttrSetNode>() : nullptr;

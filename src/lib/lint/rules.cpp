@@ -758,8 +758,12 @@ std::vector<Finding> check_fleet(const Fleet& fleet, const std::vector<HostPlan>
     f.fix = std::move(fix);
     out.push_back(std::move(f));
   };
-  for (size_t i = 0; i < fleet.hosts.size(); ++i) {
-    for (size_t j = i + 1; j < fleet.hosts.size(); ++j) {
+  std::vector<size_t> routers;  // only hosts with routes can overlap
+  for (size_t i = 0; i < fleet.hosts.size(); ++i)
+    if (!fleet.hosts[i].routes.empty()) routers.push_back(i);
+  for (size_t ri = 0; ri < routers.size(); ++ri) {
+    for (size_t rj = ri + 1; rj < routers.size(); ++rj) {
+      size_t i = routers[ri], j = routers[rj];
       for (const auto& a : fleet.hosts[i].routes) {
         for (const auto& b : fleet.hosts[j].routes) {
           if (a == b || !a.overlaps(b)) continue;
