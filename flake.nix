@@ -14,6 +14,9 @@
         default = tsfleet;
       });
 
+      # services.tsfleet: the monitor service and the health-check timer (nix/module.nix).
+      nixosModules.default = import ./nix/module.nix;
+
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
           inputsFrom = [ self.packages.${pkgs.system}.tsfleet ];
