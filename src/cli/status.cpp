@@ -35,14 +35,19 @@ int run_status(const StatusOptions& o) {
   if (o.socket) co.socket = std::filesystem::path(*o.socket);
   localapi::LocalApiClient client(co);
   // The raw body goes through the streaming parser: memory stays flat for huge tailnets.
-  localapi::Response r = client.request("GET", "status");
   localapi::ParseWarnings warnings;
   status::StatusOptions so;
   so.expiry_warning_days = o.expiry_warning_days;
-  status::FleetStatus s = status::summarize_status_json(r.body, plans, so, "GET /localapi/v0/status", &warnings);
+  status::FleetStatus s;
+  {
+    // The body is released before rendering: peak memory is the larger of body + rows and
+    // rows + output, not their sum.
+    localapi::Response r = client.request("GET", "status");
+    s = status::summarize_status_json(r.body, plans, so, "GET /localapi/v0/status", &warnings);
+  }
   for (const auto& w : warnings.items) spdlog::debug("status JSON: {}: {} (skipped)", w.path, w.message);
 
-  if (o.json) print_out(status::render_status_json(s, fleet.source).dump(2) + "\n");
+  if (o.json) print_out(status::render_status_json_text(s, fleet.source));
   else print_out(status::render_status_text(s, use_colour(stdout)));
 
   if (s.ok()) return exit_code::ok;

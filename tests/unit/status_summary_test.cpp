@@ -163,3 +163,16 @@ TEST_CASE("status summary: malformed status JSON is a daemon error naming the so
     CHECK(std::string(e.what()).find("GET /localapi/v0/status") != std::string::npos);
   }
 }
+
+TEST_CASE("status summary: the streamed JSON report is the same document as the JSON tree", "[status]") {
+  auto plans = plans_of(R"({"a": {"roles": ["client"]}, "gone": {"roles": ["client"]}})");
+  json st = {{"BackendState", "Running"}, {"Self", peer("me", "me.x.")},
+             {"Peer", {{"k:a", peer("a", "a.x.")}, {"k:z", peer("zed \"quoted\"", "")}}}};
+  FleetStatus s = summarize_status_json(st.dump(), plans, {14, kNow});
+  json tree = render_status_json(s, "fleet \"file\".json");
+  json streamed = json::parse(render_status_json_text(s, "fleet \"file\".json"));
+  CHECK(streamed == tree);
+  CHECK(streamed["hosts"].size() == 4);
+  FleetStatus empty = summarize_status_json(R"({"BackendState": "Stopped"})", {}, {14, kNow});
+  CHECK(json::parse(render_status_json_text(empty, "x")) == render_status_json(empty, "x"));
+}

@@ -134,6 +134,9 @@ std::string backend_state_advice(const FleetStatus& s);
 std::string render_status_text(const FleetStatus& s, bool colour);
 // {"schema_version": 1, "backend_state", ..., "hosts": [...], "summary": {...}, "ok"}.
 nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_source);
+// The same document as text (what `status --json` prints), built host by host so memory stays
+// proportional to the output, not to a JSON tree of every host.
+std::string render_status_json_text(const FleetStatus& s, std::string_view fleet_source);
 
 // RFC 3339 ("2026-12-01T11:58:30.123456789Z", "...+02:00") to Unix seconds; nullopt when it is not
 // one, and for Go's zero time (year 1). Never throws.

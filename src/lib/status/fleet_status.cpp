@@ -525,19 +525,11 @@ std::string render_status_text(const FleetStatus& s, bool colour) {
   return out;
 }
 
-nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_source) {
+namespace {
+
+nlohmann::json host_json(const HostRow& r) {
   using nlohmann::json;
-  json hosts = json::array();
-  std::size_t expected = 0, present = 0, missing = 0, offline = 0, unexpected = 0, expired = 0, expiring = 0;
-  for (const auto& r : s.rows) {
-    if (r.expected) ++expected;
-    if (r.expected && r.presence != Presence::missing) ++present;
-    if (r.presence == Presence::missing) ++missing;
-    if (r.presence == Presence::unexpected) ++unexpected;
-    if (r.expected && r.presence != Presence::missing && !r.online) ++offline;
-    if (r.key == KeyState::expired) ++expired;
-    if (r.key == KeyState::expiring) ++expiring;
-    json h = {{"name", r.name},
+  json h = {{"name", r.name},
               {"expected", r.expected},
               {"presence", to_string(r.presence)},
               {"online", r.online},
@@ -561,7 +553,21 @@ nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_s
       h["id"] = r.id;
       h["tailscale_ips"] = r.tailscale_ips;
     }
-    hosts.push_back(std::move(h));
+  return h;
+}
+
+// Everything but the hosts.
+nlohmann::json report_json(const FleetStatus& s, std::string_view fleet_source) {
+  using nlohmann::json;
+  std::size_t expected = 0, present = 0, missing = 0, offline = 0, unexpected = 0, expired = 0, expiring = 0;
+  for (const auto& r : s.rows) {
+    if (r.expected) ++expected;
+    if (r.expected && r.presence != Presence::missing) ++present;
+    if (r.presence == Presence::missing) ++missing;
+    if (r.presence == Presence::unexpected) ++unexpected;
+    if (r.expected && r.presence != Presence::missing && !r.online) ++offline;
+    if (r.key == KeyState::expired) ++expired;
+    if (r.key == KeyState::expiring) ++expiring;
   }
   json j = {{"schema_version", kStatusSchemaVersion},
             {"fleet", fleet_source},
@@ -572,13 +578,38 @@ nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_s
             {"health", s.health},
             {"exit_node_in_use", s.exit_node_in_use.empty() ? json(nullptr) : json(s.exit_node_in_use)},
             {"peer_count", s.peer_count},
-            {"hosts", std::move(hosts)},
             {"summary", {{"expected", expected}, {"present", present}, {"missing", missing}, {"offline", offline},
                          {"unexpected", unexpected}, {"key_expired", expired}, {"key_expiring", expiring}}},
             {"problems", s.problem_lines()},
             {"ok", s.ok()}};
   if (s.state != BackendState::running) j["advice"] = backend_state_advice(s);
   return j;
+}
+
+}  // namespace
+
+nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_source) {
+  nlohmann::json j = report_json(s, fleet_source);
+  nlohmann::json hosts = nlohmann::json::array();
+  for (const auto& r : s.rows) hosts.push_back(host_json(r));
+  j["hosts"] = std::move(hosts);
+  return j;
+}
+
+std::string render_status_json_text(const FleetStatus& s, std::string_view fleet_source) {
+  // The report without its hosts, pretty-printed; then the hosts spliced in, one compact object a
+  // line, so a 50,000-peer report never exists as a JSON tree.
+  std::string head = report_json(s, fleet_source).dump(2);
+  std::string out;
+  out.reserve(head.size() + s.rows.size() * 900);
+  out.append(head, 0, head.size() - 2);  // without "\n}"
+  out += ",\n  \"hosts\": [";
+  for (std::size_t i = 0; i < s.rows.size(); ++i) {
+    out += i ? ",\n    " : "\n    ";
+    out += host_json(s.rows[i]).dump();
+  }
+  out += s.rows.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
 }
 
 }  // namespace tsfleet::status
