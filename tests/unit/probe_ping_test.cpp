@@ -398,5 +398,5 @@ TEST_CASE("a transient LocalAPI transport error is retried; a persistent one end
   auto bad = tailscale_ping(always, "100.64.0.5", fast());
   CHECK(bad.path == PathKind::error);
   CHECK_THAT(bad.err, Catch::Contains("not connected"));
-  CHECK(always.calls == 3);
+  CHECK(always.calls == 6);
 }

@@ -33,22 +33,25 @@ PingOutcome tailscale_ping(localapi::LocalApi& api, const std::string& ip, const
     localapi::PingResult pr;
     ++out.sent;
     bool answered = false, timed_out = false;
-    // A transport error talking to tailscaled (a connection dropped or refused while many probes
-    // connect at once, a daemon restart) is retried twice before it counts.
-    for (int attempt = 0; attempt < 3 && !answered && !timed_out; ++attempt) {
+    // A transport error talking to tailscaled (a connection refused while many probes connect at
+    // once and its listen backlog is full, a daemon restart) is retried with a short backoff
+    // (5, 10, 20, 40, 80 ms) before it counts.
+    constexpr int kAttempts = 6;
+    for (int attempt = 0; attempt < kAttempts && !answered && !timed_out; ++attempt) {
       try {
         pr = api.ping(ip, localapi::PingType::disco, o.size, {.timeout = per_ping});
         answered = true;
       } catch (const Error& e) {
+        auto backoff = std::chrono::milliseconds(5 << attempt);
         if (e.category() == ErrorCategory::timeout) {
           timed_out = true;
-        } else if (attempt == 2 || e.category() != ErrorCategory::daemon ||
-                   Clock::now() + std::chrono::milliseconds(100) > deadline) {
+        } else if (attempt + 1 == kAttempts || e.category() != ErrorCategory::daemon ||
+                   Clock::now() + backoff > deadline) {
           out.path = PathKind::error;
           out.err = e.what();
           return out;
         } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(attempt == 0 ? 20 : 100));
+          std::this_thread::sleep_for(backoff);
         }
       }
     }
