@@ -1,21 +1,21 @@
 // tsfleet doctor: diagnoses the known failure modes of Tailscale on this NixOS host (or a
 // snapshot of one) and prints the NixOS fix for each. The checks live in libtsfleet (doctor/).
+#include "tsfleet/doctor/doctor.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
-
 #include "common.h"
 #include "tsfleet/console.h"
-#include "tsfleet/doctor/doctor.h"
 #include "tsfleet/doctor/parsers.h"
 #include "tsfleet/error.h"
 #include "tsfleet/localapi/client.h"
@@ -59,13 +59,18 @@ int run_doctor(const DoctorOptions& o) {
   for (const auto& id : o.checks) {
     if (doctor::find_check(id)) continue;
     auto guess = closest_match(id, ids);
-    throw Error(ErrorCategory::usage, fmt::format("--check {}: no such check{} (tsfleet doctor --list lists them)", id,
-                                                  guess ? fmt::format("; did you mean {}?", *guess) : ""));
+    throw Error(ErrorCategory::usage,
+                fmt::format("--check {}: no such check{} (tsfleet doctor --list lists them)", id,
+                            guess ? fmt::format("; did you mean {}?", *guess) : ""));
   }
-  if (o.expiry_days < 0) throw Error(ErrorCategory::usage, "--expiry-days: give a number of days, 0 or more");
+  if (o.expiry_days < 0)
+    throw Error(ErrorCategory::usage, "--expiry-days: give a number of days, 0 or more");
   std::error_code ec;
   if (!std::filesystem::is_directory(o.root, ec))
-    throw Error(ErrorCategory::usage, fmt::format("--root {}: not a directory (give / or a snapshot of /proc, /sys and /etc)", o.root));
+    throw Error(
+        ErrorCategory::usage,
+        fmt::format("--root {}: not a directory (give / or a snapshot of /proc, /sys and /etc)",
+                    o.root));
 
   sys::RootedFileSystem fs(o.root);
   sys::SystemProcessRunner runner;
@@ -77,7 +82,10 @@ int run_doctor(const DoctorOptions& o) {
   if (const char* u = std::getenv("USER")) ctx.user = u;
   if (o.now) {
     auto t = doctor::parse_rfc3339(*o.now);
-    if (!t) throw Error(ErrorCategory::usage, fmt::format("--now {}: write an RFC 3339 time such as 2026-12-01T12:00:00Z", *o.now));
+    if (!t)
+      throw Error(
+          ErrorCategory::usage,
+          fmt::format("--now {}: write an RFC 3339 time such as 2026-12-01T12:00:00Z", *o.now));
     ctx.now = *t;
   }
 
@@ -96,21 +104,25 @@ int run_doctor(const DoctorOptions& o) {
       std::vector<std::string> names;
       for (const auto& x : fleet.hosts) names.push_back(x.name);
       auto guess = closest_match(*o.host, names);
-      throw Error(ErrorCategory::usage, fmt::format("--host {}: no such host in {}{}", *o.host, fleet.source,
-                                                    guess ? fmt::format("; did you mean {}?", *guess) : ""));
+      throw Error(ErrorCategory::usage,
+                  fmt::format("--host {}: no such host in {}{}", *o.host, fleet.source,
+                              guess ? fmt::format("; did you mean {}?", *guess) : ""));
     }
     if (h) {
       ctx.plan = plan_host(fleet, *h);
       spdlog::info("doctor: host {} of {}", h->name, fleet.source);
     } else {
-      spdlog::info("doctor: {} is not a host of {}: checks go by the daemon's settings only (pass --host NAME)",
-                   want.empty() ? "this machine" : want, fleet.source);
+      spdlog::info(
+          "doctor: {} is not a host of {}: checks go by the daemon's settings only (pass --host "
+          "NAME)",
+          want.empty() ? "this machine" : want, fleet.source);
     }
   }
   ctx.host = ctx.plan ? ctx.plan->name : hostname;
 
   if (!ctx.live && !o.socket) {
-    ctx.daemon.not_contacted_why = fmt::format("--root {} is a snapshot and no --socket was given", o.root);
+    ctx.daemon.not_contacted_why =
+        fmt::format("--root {} is a snapshot and no --socket was given", o.root);
   } else {
     localapi::ClientOptions co;
     if (o.socket) co.socket = *o.socket;
@@ -139,21 +151,29 @@ int run_doctor(const DoctorOptions& o) {
 
 void setup_doctor(CLI::App& sub, const GlobalOptions&, Runner& run) {
   auto o = std::make_shared<DoctorOptions>();
-  sub.add_option("--root", o->root, "Read /proc, /sys, /etc... under DIR (a snapshot of another host)")
+  sub.add_option("--root", o->root,
+                 "Read /proc, /sys, /etc... under DIR (a snapshot of another host)")
       ->capture_default_str()
       ->type_name("DIR");
-  sub.add_option("--socket", o->socket, "tailscaled's LocalAPI socket (default: /var/run/tailscale/tailscaled.sock, then /run/...)")
+  sub.add_option("--socket", o->socket,
+                 "tailscaled's LocalAPI socket (default: /var/run/tailscale/tailscaled.sock, then "
+                 "/run/...)")
       ->type_name("PATH");
   add_fleet_option(sub, o->fleet);
-  sub.add_option("--host", o->host, "This host's name in the fleet file (default: the system's host name)")->type_name("NAME");
-  sub.add_option("--check", o->checks, "Run only this check (repeatable; --list lists them)")->type_name("ID");
+  sub.add_option("--host", o->host,
+                 "This host's name in the fleet file (default: the system's host name)")
+      ->type_name("NAME");
+  sub.add_option("--check", o->checks, "Run only this check (repeatable; --list lists them)")
+      ->type_name("ID");
   sub.add_flag("--list", o->list, "List the checks and exit");
   sub.add_flag("--json", o->json, "Print a JSON report (schema_version 1) instead of text");
   sub.add_flag("--strict", o->strict, "Exit 1 on WARN too, not only on FAIL");
   sub.add_option("--expiry-days", o->expiry_days, "WARN when this node's key expires within DAYS")
       ->capture_default_str()
       ->type_name("DAYS");
-  sub.add_option("--now", o->now, "Judge key expiry as of this RFC 3339 time instead of the clock (reproducible reports)")
+  sub.add_option(
+         "--now", o->now,
+         "Judge key expiry as of this RFC 3339 time instead of the clock (reproducible reports)")
       ->type_name("TIME");
   run = [o] { return run_doctor(*o); };
 }

@@ -84,27 +84,34 @@ TEST_CASE("doctor on a healthy router: every check passes or says why it cannot 
   TempDir dir;
   FakeDaemon d(scenario("doctor-router.json"));
   auto root = tree(dir, "healthy-router");
-  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--now", "2026-12-01T12:00:00Z"});
+  auto r = doctor(
+      {"--root", root.string(), "--socket", d.socket().string(), "--now", "2026-12-01T12:00:00Z"});
   CHECK(r.exit_code == 0);
   CHECK(r.report.at("host") == "gw1");
   for (const auto& x : r.report.at("results")) {
     INFO(x.dump(2));
     CHECK(x.at("host") == "gw1");
-    if (x.at("check") == "version-skew") CHECK(x.at("outcome") == "SKIP");  // a snapshot's CLI cannot be run
-    else CHECK(x.at("outcome") == "PASS");
+    if (x.at("check") == "version-skew")
+      CHECK(x.at("outcome") == "SKIP");  // a snapshot's CLI cannot be run
+    else
+      CHECK(x.at("outcome") == "PASS");
   }
   CHECK(r.report.at("summary").at("pass") == 15);
   CHECK(result(r, "ip-forwarding").at("file") == "/proc/sys/net/ipv4/ip_forward");
   CHECK(result(r, "magicdns").at("file") == "/run/systemd/resolve/netif/5");
-  CHECK(contains(result(r, "udp-port"), "summary", "tailscaled holds UDP 41641 and the NixOS firewall opens it"));
+  CHECK(contains(result(r, "udp-port"), "summary",
+                 "tailscaled holds UDP 41641 and the NixOS firewall opens it"));
   CHECK(contains(result(r, "firewall-mode"), "file", "tailscaled.service.d/overrides.conf"));
 }
 
-TEST_CASE("doctor on a broken router: each failure names the file and the NixOS option that fixes it", "[doctor]") {
+TEST_CASE(
+    "doctor on a broken router: each failure names the file and the NixOS option that fixes it",
+    "[doctor]") {
   TempDir dir;
   FakeDaemon d(scenario("doctor-broken.json"));
   auto root = tree(dir, "broken-router", 0777);
-  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--now", "2027-05-28T12:00:00Z"});
+  auto r = doctor(
+      {"--root", root.string(), "--socket", d.socket().string(), "--now", "2027-05-28T12:00:00Z"});
   CHECK(r.exit_code == 1);
   CHECK(r.report.at("exit_code") == 1);
 
@@ -112,7 +119,8 @@ TEST_CASE("doctor on a broken router: each failure names the file and the NixOS 
   CHECK(x.at("outcome") == "FAIL");
   CHECK(x.at("file") == "/proc/sys/net/ipv4/ip_forward");
   CHECK(contains(x, "summary", "net.ipv4.ip_forward is 0"));
-  CHECK(contains(x, "summary", "IP forwarding is disabled"));  // the daemon's own check-ip-forwarding
+  CHECK(
+      contains(x, "summary", "IP forwarding is disabled"));  // the daemon's own check-ip-forwarding
   CHECK(contains(x, "fix", "services.tailscale.useRoutingFeatures = \"both\""));
 
   x = result(r, "rp-filter");
@@ -124,8 +132,10 @@ TEST_CASE("doctor on a broken router: each failure names the file and the NixOS 
 
   x = result(r, "firewall-mode");
   CHECK(x.at("outcome") == "FAIL");
-  CHECK(contains(x, "summary", "lacks TS_DEBUG_FIREWALL_MODE"));  // the [Install] line does not count
-  CHECK(contains(x, "fix", "systemd.services.tailscaled.environment.TS_DEBUG_FIREWALL_MODE = \"nftables\";"));
+  CHECK(
+      contains(x, "summary", "lacks TS_DEBUG_FIREWALL_MODE"));  // the [Install] line does not count
+  CHECK(contains(x, "fix",
+                 "systemd.services.tailscaled.environment.TS_DEBUG_FIREWALL_MODE = \"nftables\";"));
 
   x = result(r, "firewall-trust");
   CHECK(x.at("outcome") == "WARN");
@@ -197,15 +207,18 @@ TEST_CASE("doctor on a broken router: each failure names the file and the NixOS 
   CHECK(warns == 1);
 }
 
-TEST_CASE("doctor --check runs only the named checks; --strict turns WARN into exit 1", "[doctor]") {
+TEST_CASE("doctor --check runs only the named checks; --strict turns WARN into exit 1",
+          "[doctor]") {
   TempDir dir;
   FakeDaemon d(scenario("doctor-broken.json"));
   auto root = tree(dir, "broken-router");
-  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "direct-paths", "--check", "magicdns"});
+  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check",
+                   "direct-paths", "--check", "magicdns"});
   REQUIRE(r.report.at("results").size() == 2);
   CHECK(result(r, "direct-paths").at("outcome") == "WARN");
   CHECK(r.exit_code == 0);  // WARN alone is not a failure
-  auto strict = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "magicdns", "--strict"});
+  auto strict = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check",
+                        "magicdns", "--strict"});
   CHECK(strict.exit_code == 1);
 
   auto bad = run_tsfleet({"doctor", "--check", "rp-filtr"});
@@ -227,7 +240,9 @@ TEST_CASE("doctor --list names every check, in text and JSON", "[doctor]") {
   }
 }
 
-TEST_CASE("doctor with tailscaled down: daemon FAILs with 'is tailscaled running?', the rest still run", "[doctor]") {
+TEST_CASE(
+    "doctor with tailscaled down: daemon FAILs with 'is tailscaled running?', the rest still run",
+    "[doctor]") {
   TempDir dir;
   auto root = tree(dir, "healthy-router");
   auto r = doctor({"--root", root.string(), "--socket", (dir / "no.sock").string()});
@@ -252,14 +267,16 @@ TEST_CASE("doctor: a node that needs login, an expired key, and a daemon that ha
   auto root = tree(dir, "healthy-router");
   {
     FakeDaemon d(scenario("needs-login.json"));
-    auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "daemon"});
+    auto r =
+        doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "daemon"});
     auto x = result(r, "daemon");
     CHECK(x.at("outcome") == "FAIL");
     CHECK(contains(x, "summary", "NeedsLogin"));
     CHECK(contains(x, "fix", "services.tailscale.authKeyFile"));
   }
   FakeDaemon d(scenario("doctor-router.json"));
-  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "key-expiry", "--now", "2027-06-01T00:00:00Z"});
+  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check",
+                   "key-expiry", "--now", "2027-06-01T00:00:00Z"});
   CHECK(r.exit_code == 1);
   CHECK(result(r, "key-expiry").at("outcome") == "FAIL");
   CHECK(contains(result(r, "key-expiry"), "summary", "expired"));
@@ -271,11 +288,13 @@ TEST_CASE("doctor: a node that needs login, an expired key, and a daemon that ha
   CHECK(contains(result(h, "daemon"), "detail", "backend broken"));
 }
 
-TEST_CASE("doctor: DNS with a hand-written resolv.conf, and a dangling resolv.conf link", "[doctor]") {
+TEST_CASE("doctor: DNS with a hand-written resolv.conf, and a dangling resolv.conf link",
+          "[doctor]") {
   TempDir dir;
   FakeDaemon d(scenario("doctor-router.json"));
   auto root = tree(dir, "dns-hand-written");
-  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "magicdns", "--check", "resolv-conf"});
+  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check", "magicdns",
+                   "--check", "resolv-conf"});
   auto m = result(r, "magicdns");
   CHECK(m.at("outcome") == "FAIL");
   CHECK(m.at("file") == "/etc/resolv.conf");
@@ -290,14 +309,18 @@ TEST_CASE("doctor: DNS with a hand-written resolv.conf, and a dangling resolv.co
   auto dangling = doctor({"--root", tree(dir, "dns-dangling").string(), "--check", "resolv-conf"});
   auto x = result(dangling, "resolv-conf");
   CHECK(x.at("outcome") == "FAIL");
-  CHECK(contains(x, "summary", "links to /run/systemd/resolve/stub-resolv.conf, which does not exist"));
+  CHECK(contains(x, "summary",
+                 "links to /run/systemd/resolve/stub-resolv.conf, which does not exist"));
 }
 
-TEST_CASE("doctor: the inventory makes a host a router even when the daemon says nothing", "[doctor]") {
+TEST_CASE("doctor: the inventory makes a host a router even when the daemon says nothing",
+          "[doctor]") {
   TempDir dir;
   auto root = tree(dir, "broken-router");
   // p620 is a subnet router and exit node in the embedded default fleet; no daemon is asked.
-  auto r = doctor({"--root", root.string(), "--host", "p620", "--check", "ip-forwarding", "--check", "rp-filter"}, in_dir(dir.path()));
+  auto r = doctor({"--root", root.string(), "--host", "p620", "--check", "ip-forwarding", "--check",
+                   "rp-filter"},
+                  in_dir(dir.path()));
   CHECK(r.report.at("fleet_host") == "p620");
   auto x = result(r, "ip-forwarding");
   CHECK(x.at("outcome") == "FAIL");
@@ -305,7 +328,8 @@ TEST_CASE("doctor: the inventory makes a host a router even when the daemon says
   CHECK(contains(x, "summary", "by the fleet file"));
   CHECK(contains(x, "fix", "services.tailscale.useRoutingFeatures"));
 
-  auto unknown = run_tsfleet({"doctor", "--root", root.string(), "--host", "p62"}, in_dir(dir.path()));
+  auto unknown =
+      run_tsfleet({"doctor", "--root", root.string(), "--host", "p62"}, in_dir(dir.path()));
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("did you mean p620?") != std::string::npos);
 }

@@ -58,7 +58,8 @@ TEST_CASE("key-expiry: disabled, far, within the window, past, Expired", "[docto
   CHECK(f.run("key-expiry")[0].outcome == Outcome::fail);
 }
 
-TEST_CASE("health: high or connectivity-impacting warnings FAIL, others WARN, none PASS", "[doctor][checks]") {
+TEST_CASE("health: high or connectivity-impacting warnings FAIL, others WARN, none PASS",
+          "[doctor][checks]") {
   Fixture f;
   CHECK(f.run("health")[0].outcome == Outcome::pass);
   auto& h = *f.ctx.daemon.health;
@@ -88,7 +89,8 @@ TEST_CASE("rp-filter follows the larger of conf/all and conf/<interface>", "[doc
   CHECK(f.run("rp-filter")[0].outcome == Outcome::skip);  // not a client of routes: irrelevant
 }
 
-TEST_CASE("ip-forwarding: the plan's roles count when the daemon advertises nothing", "[doctor][checks]") {
+TEST_CASE("ip-forwarding: the plan's roles count when the daemon advertises nothing",
+          "[doctor][checks]") {
   Fixture f;
   write_file(f.dir / "proc/sys/net/ipv4/ip_forward", "0\n");
   CHECK(f.run("ip-forwarding")[0].outcome == Outcome::skip);
@@ -104,11 +106,14 @@ TEST_CASE("ip-forwarding: the plan's roles count when the daemon advertises noth
   CHECK(f.run("ip-forwarding")[0].outcome == Outcome::fail);
 }
 
-TEST_CASE("firewall-mode: nftables without TS_DEBUG_FIREWALL_MODE warns; the process environment wins", "[doctor][checks]") {
+TEST_CASE(
+    "firewall-mode: nftables without TS_DEBUG_FIREWALL_MODE warns; the process environment wins",
+    "[doctor][checks]") {
   Fixture f;
   CHECK(f.run("firewall-mode")[0].outcome == Outcome::pass);  // no nftables at all
   write_file(f.dir / "etc/nftables.conf", "flush ruleset\n");
-  write_file(f.dir / "etc/systemd/system/tailscaled.service", "[Service]\nEnvironment=PORT=41641\n");
+  write_file(f.dir / "etc/systemd/system/tailscaled.service",
+             "[Service]\nEnvironment=PORT=41641\n");
   CHECK(f.run("firewall-mode")[0].outcome == Outcome::warn);
   write_file(f.dir / "proc/77/comm", "tailscaled\n");
   using namespace std::string_literals;

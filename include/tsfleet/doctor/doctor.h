@@ -32,10 +32,10 @@ struct DaemonFailure {
 };
 
 struct DaemonSnapshot {
-  bool contacted = false;              // false: the daemon was not asked (see not_contacted_why)
-  std::string not_contacted_why;       // e.g. "--root is a snapshot and no --socket was given"
-  std::string socket;                  // the socket used or (when unreachable) the ones tried
-  bool socket_exists = false;          // whether a socket file was found at `socket`
+  bool contacted = false;                // false: the daemon was not asked (see not_contacted_why)
+  std::string not_contacted_why;         // e.g. "--root is a snapshot and no --socket was given"
+  std::string socket;                    // the socket used or (when unreachable) the ones tried
+  bool socket_exists = false;            // whether a socket file was found at `socket`
   std::optional<DaemonFailure> failure;  // GET status failed: nothing else is known
   std::optional<localapi::Status> status;
   std::optional<localapi::Prefs> prefs;

@@ -58,14 +58,15 @@ void apply_unit_environment(std::string_view unit_text, std::map<std::string, st
 // What a firewall ruleset dump says about the NixOS firewall and tailscale's chains. Understands
 // `iptables-save` / `ip6tables-save` and `nft list ruleset` output.
 struct RulesetHints {
-  bool recognised = false;             // at least one rule or chain was understood
-  bool nftables = false;               // nft syntax (a `table` block) was seen
-  bool nixos_fw = false;               // the NixOS firewall's chains/table are present
-  std::vector<std::string> nixos_trusted;      // interfaces nixos-fw accepts unconditionally
-  std::vector<std::pair<int, int>> nixos_allowed_udp;  // UDP port ranges nixos-fw accepts (any interface)
-  std::vector<std::string> ts_accept_all;      // interfaces tailscale's ts-input accepts all on
-  bool ts_chains = false;                      // tailscale's ts-input / ts-forward exist
-  std::optional<std::string> rpfilter;         // "strict" | "loose" (NixOS rpfilter rules)
+  bool recognised = false;                 // at least one rule or chain was understood
+  bool nftables = false;                   // nft syntax (a `table` block) was seen
+  bool nixos_fw = false;                   // the NixOS firewall's chains/table are present
+  std::vector<std::string> nixos_trusted;  // interfaces nixos-fw accepts unconditionally
+  std::vector<std::pair<int, int>>
+      nixos_allowed_udp;                   // UDP port ranges nixos-fw accepts (any interface)
+  std::vector<std::string> ts_accept_all;  // interfaces tailscale's ts-input accepts all on
+  bool ts_chains = false;                  // tailscale's ts-input / ts-forward exist
+  std::optional<std::string> rpfilter;     // "strict" | "loose" (NixOS rpfilter rules)
 };
 // Parses one dump; call again with another text (iptables then nft) to add to the same hints.
 void parse_ruleset(std::string_view text, RulesetHints& hints);

@@ -1,16 +1,15 @@
 #include "checks_support.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 namespace tsfleet::doctor::detail {
 
-Result make(const DoctorContext& c, std::string_view id, Outcome o, std::string file, std::string summary,
-            std::string fix, std::string detail) {
+Result make(const DoctorContext& c, std::string_view id, Outcome o, std::string file,
+            std::string summary, std::string fix, std::string detail) {
   Result r;
   r.check = std::string(id);
   r.outcome = o;
@@ -22,7 +21,8 @@ Result make(const DoctorContext& c, std::string_view id, Outcome o, std::string 
   return r;
 }
 
-std::optional<std::string> read_text(const DoctorContext& c, std::string_view path, std::string* error) {
+std::optional<std::string> read_text(const DoctorContext& c, std::string_view path,
+                                     std::string* error) {
   try {
     return c.fs->read_file(path, 4 << 20);
   } catch (const Error& e) {
@@ -40,9 +40,11 @@ std::optional<long long> read_int(const DoctorContext& c, std::string_view path)
 bool daemon_up(const DoctorContext& c) { return c.daemon.status.has_value(); }
 
 Result daemon_skip(const DoctorContext& c, std::string_view id) {
-  std::string why = !c.daemon.contacted ? c.daemon.not_contacted_why
-                    : c.daemon.failure  ? "tailscaled did not answer (see the `daemon` check): is tailscaled running?"
-                                        : "tailscaled gave no answer for this";
+  std::string why =
+      !c.daemon.contacted ? c.daemon.not_contacted_why
+      : c.daemon.failure
+          ? "tailscaled did not answer (see the `daemon` check): is tailscaled running?"
+          : "tailscaled gave no answer for this";
   return make(c, id, Outcome::skip, "tailscaled", "needs tailscaled: " + why);
 }
 
@@ -61,8 +63,10 @@ Usage usage(const DoctorContext& c) {
       add(u.uses_why, "the daemon's prefs");
     }
     for (const auto& r : p->advertise_routes) {
-      if (r == "0.0.0.0/0" || r == "::/0") u.offers_exit_node = true;
-      else u.offers_routes = true;
+      if (r == "0.0.0.0/0" || r == "::/0")
+        u.offers_exit_node = true;
+      else
+        u.offers_routes = true;
       add(u.offers_why, "the daemon's prefs");
     }
   }
@@ -104,7 +108,8 @@ const std::optional<DaemonProcess>& daemon_process(DoctorContext& c) {
 
 std::string interface_name(DoctorContext& c, bool* userspace) {
   std::string name = "tailscale0";
-  if (c.plan) name = c.plan->interface_name;
+  if (c.plan)
+    name = c.plan->interface_name;
   else if (const auto& p = daemon_process(c)) {
     if (auto t = flag_value(p->argv, "tun"); t && !t->empty()) name = *t;
   }
@@ -162,11 +167,13 @@ std::optional<RulesetHints> ruleset(DoctorContext& c, std::string* source) {
   return h;
 }
 
-std::map<std::string, std::string> unit_environment(const DoctorContext& c, std::vector<std::string>* files) {
+std::map<std::string, std::string> unit_environment(const DoctorContext& c,
+                                                    std::vector<std::string>* files) {
   std::map<std::string, std::string> env;
   std::vector<std::string> paths = {"/etc/systemd/system/tailscaled.service"};
   for (const auto& f : c.fs->list_dir("/etc/systemd/system/tailscaled.service.d"))
-    if (f.size() > 5 && f.substr(f.size() - 5) == ".conf") paths.push_back("/etc/systemd/system/tailscaled.service.d/" + f);
+    if (f.size() > 5 && f.substr(f.size() - 5) == ".conf")
+      paths.push_back("/etc/systemd/system/tailscaled.service.d/" + f);
   for (const auto& p : paths) {
     if (auto t = read_text(c, p)) {
       apply_unit_environment(*t, env);

@@ -10,12 +10,13 @@
 
 namespace tsfleet::doctor::detail {
 
-Result make(const DoctorContext& c, std::string_view id, Outcome o, std::string file, std::string summary,
-            std::string fix = "", std::string detail = "");
+Result make(const DoctorContext& c, std::string_view id, Outcome o, std::string file,
+            std::string summary, std::string fix = "", std::string detail = "");
 
 // A file's text; nullopt when missing. `error` receives the reason when it exists but cannot be
 // read (then nullopt too).
-std::optional<std::string> read_text(const DoctorContext& c, std::string_view path, std::string* error = nullptr);
+std::optional<std::string> read_text(const DoctorContext& c, std::string_view path,
+                                     std::string* error = nullptr);
 std::optional<long long> read_int(const DoctorContext& c, std::string_view path);
 
 // The SKIP a daemon-based check gives when tailscaled could not be asked.
@@ -48,7 +49,8 @@ std::optional<RulesetHints> ruleset(DoctorContext& c, std::string* source = null
 
 // tailscaled's environment from its unit file and drop-ins (/etc/systemd/system/tailscaled.service
 // and tailscaled.service.d/*.conf), and the files read.
-std::map<std::string, std::string> unit_environment(const DoctorContext& c, std::vector<std::string>* files);
+std::map<std::string, std::string> unit_environment(const DoctorContext& c,
+                                                    std::vector<std::string>* files);
 
 bool resolved_present(const DoctorContext& c);
 

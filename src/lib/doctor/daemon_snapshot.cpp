@@ -1,10 +1,10 @@
 // read_daemon(): everything doctor asks tailscaled, once, with failures recorded rather than
 // thrown; plus finding tailscaled in /proc and the system's host name.
-#include <filesystem>
-#include <stop_token>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <stop_token>
 
 #include "tsfleet/doctor/doctor.h"
 #include "tsfleet/doctor/parsers.h"
@@ -52,7 +52,8 @@ DaemonSnapshot read_daemon(localapi::LocalApiClient& client, std::chrono::millis
     prefs_body = client.request("GET", "prefs", {}, call).body;
     d.prefs = localapi::parse_prefs(prefs_body, "GET /localapi/v0/prefs");
   });
-  attempt("check-ip-forwarding", [&] { d.ip_forwarding_warning = client.check_ip_forwarding(call); });
+  attempt("check-ip-forwarding",
+          [&] { d.ip_forwarding_warning = client.check_ip_forwarding(call); });
 
   // Health: the first watch-ipn-bus message carries the whole health state with mask bit 128.
   auto bus = attempt("watch-ipn-bus", [&] {
@@ -85,7 +86,8 @@ DaemonSnapshot read_daemon(localapi::LocalApiClient& client, std::chrono::millis
   // Write access: check-prefs validates the current prefs and changes nothing, but needs write.
   if (!prefs_body.empty()) {
     auto w = attempt("check-prefs", [&] { client.check_prefs(prefs_body, call); });
-    if (!w) d.write_access = true;
+    if (!w)
+      d.write_access = true;
     else if (w->category == ErrorCategory::auth) {
       d.write_access = false;
       d.write_access_error = w->message;

@@ -1,6 +1,7 @@
 #include "tsfleet/sys/filesystem.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <climits>
 #include <cstring>
 #include <deque>
-
-#include <fmt/format.h>
 
 #include "tsfleet/error.h"
 
@@ -50,7 +49,8 @@ RootedFileSystem::RootedFileSystem(fs::path root) : root_(std::move(root)) {
 }
 
 std::optional<fs::path> RootedFileSystem::host_path(std::string_view path, bool follow_last) const {
-  if (live_) return fs::path(path.empty() || path[0] != '/' ? "/" + std::string(path) : std::string(path));
+  if (live_)
+    return fs::path(path.empty() || path[0] != '/' ? "/" + std::string(path) : std::string(path));
   std::deque<std::string> todo = components(path);
   std::vector<std::string> done;  // components resolved so far, relative to root_
   int hops = 0;
@@ -85,19 +85,24 @@ std::optional<fs::path> RootedFileSystem::host_path(std::string_view path, bool 
   return out;
 }
 
-std::optional<std::string> RootedFileSystem::read_file(std::string_view path, std::size_t limit) const {
+std::optional<std::string> RootedFileSystem::read_file(std::string_view path,
+                                                       std::size_t limit) const {
   auto p = host_path(path, true);
-  if (!p) throw Error(ErrorCategory::io, fmt::format("{}: too many levels of symbolic links", display(path)));
+  if (!p)
+    throw Error(ErrorCategory::io,
+                fmt::format("{}: too many levels of symbolic links", display(path)));
   int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR) return std::nullopt;
-    throw Error(ErrorCategory::io, fmt::format("{}: cannot read: {}", display(path), std::strerror(err)));
+    throw Error(ErrorCategory::io,
+                fmt::format("{}: cannot read: {}", display(path), std::strerror(err)));
   }
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);
-    throw Error(ErrorCategory::io, fmt::format("{}: is a directory, expected a file", display(path)));
+    throw Error(ErrorCategory::io,
+                fmt::format("{}: is a directory, expected a file", display(path)));
   }
   std::string out;
   char buf[8192];
@@ -107,7 +112,8 @@ std::optional<std::string> RootedFileSystem::read_file(std::string_view path, st
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      throw Error(ErrorCategory::io, fmt::format("{}: cannot read: {}", display(path), std::strerror(err)));
+      throw Error(ErrorCategory::io,
+                  fmt::format("{}: cannot read: {}", display(path), std::strerror(err)));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -147,7 +153,8 @@ std::optional<FileInfo> RootedFileSystem::info(std::string_view path) const {
   auto p = host_path(path, false);
   struct stat st {};
   if (!p || ::lstat(p->c_str(), &st) != 0) return std::nullopt;
-  return FileInfo{type_of(st.st_mode), static_cast<unsigned>(st.st_mode & 07777), st.st_uid, st.st_gid};
+  return FileInfo{type_of(st.st_mode), static_cast<unsigned>(st.st_mode & 07777), st.st_uid,
+                  st.st_gid};
 }
 
 std::string RootedFileSystem::display(std::string_view path) const {
