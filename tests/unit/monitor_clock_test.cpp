@@ -26,9 +26,9 @@ TEST_CASE("RFC 3339: Go's zero time and malformed text are no time at all", "[mo
   CHECK_FALSE(parse_rfc3339("0001-01-01T00:00:00Z"));
   CHECK_FALSE(parse_rfc3339(""));
   CHECK_FALSE(parse_rfc3339("2027-05-30"));
-  CHECK_FALSE(parse_rfc3339("2027-05-30T10:00:00"));        // no zone
-  CHECK_FALSE(parse_rfc3339("2027-02-30T10:00:00Z"));       // no such day
-  CHECK_FALSE(parse_rfc3339("2023-02-29T10:00:00Z"));       // not a leap year
+  CHECK_FALSE(parse_rfc3339("2027-05-30T10:00:00"));   // no zone
+  CHECK_FALSE(parse_rfc3339("2027-02-30T10:00:00Z"));  // no such day
+  CHECK_FALSE(parse_rfc3339("2023-02-29T10:00:00Z"));  // not a leap year
   CHECK_FALSE(parse_rfc3339("2027-05-30T10:00:00Zjunk"));
   CHECK_FALSE(parse_rfc3339("2027-05-30T25:00:00Z"));
   CHECK_FALSE(parse_rfc3339("2027-05-30T10:00:00.Z"));

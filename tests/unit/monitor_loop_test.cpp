@@ -21,9 +21,12 @@ const TimePoint kT0 = *parse_rfc3339("2026-12-01T12:00:00Z");
 class FakeApi final : public LocalApi {
  public:
   std::optional<Status> next;  // nullopt: unreachable
-  std::string metrics = "# TYPE tailscaled_health_messages gauge\ntailscaled_health_messages{type=\"warning\"} 0\n";
+  std::string metrics =
+      "# TYPE tailscaled_health_messages gauge\ntailscaled_health_messages{type=\"warning\"} 0\n";
   Status status(const CallOptions&) override {
-    if (!next) throw Error(ErrorCategory::daemon, "Failed to connect to local Tailscale daemon; is tailscaled running?");
+    if (!next)
+      throw Error(ErrorCategory::daemon,
+                  "Failed to connect to local Tailscale daemon; is tailscaled running?");
     return *next;
   }
   Status status_without_peers(const CallOptions& o) override { return status(o); }
@@ -81,7 +84,8 @@ Status running_status() {
 }
 
 // The value of the series `name{labels}` in the exposition text, or nullopt.
-std::optional<double> value_of(const std::string& text, const std::string& name, const prom::Labels& labels = {}) {
+std::optional<double> value_of(const std::string& text, const std::string& name,
+                               const prom::Labels& labels = {}) {
   auto r = prom::parse_text(text);
   REQUIRE(r.errors.empty());
   for (const auto& f : r.families)
@@ -112,13 +116,15 @@ TEST_CASE("a tick: verdict, events and metrics", "[monitor][loop]") {
   CHECK(value_of(text, "tsfleet_backend_state", {{"state", "Stopped"}}) == 0);
   CHECK(value_of(text, "tsfleet_peers", {{"path", "direct"}}) == 1);
   CHECK(value_of(text, "tsfleet_peers", {{"path", "derp"}}) == 1);
-  CHECK(value_of(text, "tsfleet_peer_path", {{"peer", "web1"}, {"id", "nweb1"}, {"path", "direct"}}) == 1);
+  CHECK(value_of(text, "tsfleet_peer_path",
+                 {{"peer", "web1"}, {"id", "nweb1"}, {"path", "direct"}}) == 1);
   CHECK(value_of(text, "tsfleet_peer_rx_bytes_total", {{"peer", "web1"}, {"id", "nweb1"}}) == 1024);
   CHECK(value_of(text, "tsfleet_expectation_met", {{"host", "p620"}, {"check", "present"}}) == 1);
   CHECK(value_of(text, "tsfleet_expectation_met", {{"host", "p620"}, {"check", "direct"}}) == 0);
   CHECK(value_of(text, "tsfleet_expectation_met", {{"host", "razer"}, {"check", "present"}}) == 0);
   // 2027-05-30T10:00Z minus 2026-12-01T12:00Z
-  CHECK(value_of(text, "tsfleet_peer_key_expiry_seconds", {{"peer", "web1"}, {"id", "nweb1"}}) == 15544800);
+  CHECK(value_of(text, "tsfleet_peer_key_expiry_seconds", {{"peer", "web1"}, {"id", "nweb1"}}) ==
+        15544800);
   CHECK(value_of(text, "tailscaled_health_messages", {{"type", "warning"}}) == 0);
   CHECK(value_of(text, "tsfleet_monitor_events_total", {{"kind", "expectation"}}) == 3);
 
@@ -172,7 +178,8 @@ TEST_CASE("every event goes to the hook as one JSON document on stdin", "[monito
   CHECK(j["host"] == "gw1");
 }
 
-TEST_CASE("the hook queue is bounded: a stuck hook drops events instead of growing", "[monitor][hooks]") {
+TEST_CASE("the hook queue is bounded: a stuck hook drops events instead of growing",
+          "[monitor][hooks]") {
   struct Blocking final : tsfleet::sys::ProcessRunner {
     std::mutex mu;
     std::condition_variable cv;
@@ -199,7 +206,8 @@ TEST_CASE("the hook queue is bounded: a stuck hook drops events instead of growi
   }
 }
 
-TEST_CASE("remediation: after N failed ticks, backoff doubling, a cap, reset when healthy", "[monitor][remediation]") {
+TEST_CASE("remediation: after N failed ticks, backoff doubling, a cap, reset when healthy",
+          "[monitor][remediation]") {
   RecordingRunner runner;
   RemediationOptions o;
   o.restart_after = 2;
@@ -209,13 +217,18 @@ TEST_CASE("remediation: after N failed ticks, backoff doubling, a cap, reset whe
   std::vector<std::string> log;
   for (int i = 0; i < 12; ++i) {
     auto a = r.on_tick(true);
-    log.push_back(!a ? "-" : a->kind == RemediationAction::Kind::restarted ? "R" : a->kind == RemediationAction::Kind::gave_up ? "G" : "F");
+    log.push_back(!a                                              ? "-"
+                  : a->kind == RemediationAction::Kind::restarted ? "R"
+                  : a->kind == RemediationAction::Kind::gave_up   ? "G"
+                                                                  : "F");
   }
   // 2 failures -> restart 1; 4 more -> restart 2; 8 more -> gave up (once).
-  CHECK(log == std::vector<std::string>{"-", "R", "-", "-", "-", "R", "-", "-", "-", "-", "-", "-"});
+  CHECK(log ==
+        std::vector<std::string>{"-", "R", "-", "-", "-", "R", "-", "-", "-", "-", "-", "-"});
   for (int i = 0; i < 2; ++i) r.on_tick(true);
   CHECK(runner.calls.size() == 2);
-  CHECK(runner.calls[0].argv == std::vector<std::string>{"/fake/systemctl", "restart", "tailscaled.service"});
+  CHECK(runner.calls[0].argv ==
+        std::vector<std::string>{"/fake/systemctl", "restart", "tailscaled.service"});
 
   RemediationOptions once;
   once.restart_after = 1;
@@ -239,7 +252,8 @@ TEST_CASE("remediation: after N failed ticks, backoff doubling, a cap, reset whe
   CHECK(runner2.calls.size() == 2);
 }
 
-TEST_CASE("monitor restarts tailscaled through remediation on scheduled ticks only", "[monitor][loop][remediation]") {
+TEST_CASE("monitor restarts tailscaled through remediation on scheduled ticks only",
+          "[monitor][loop][remediation]") {
   FakeApi api;  // unreachable
   ManualClock clock(kT0);
   RecordingRunner runner;
@@ -247,7 +261,8 @@ TEST_CASE("monitor restarts tailscaled through remediation on scheduled ticks on
   ro.restart_after = 1;
   Remediator rem(runner, ro);
   std::vector<Event> seen;
-  Monitor m(MonitorOptions{}, api, clock, [&](const Event& e) { seen.push_back(e); }, nullptr, &rem);
+  Monitor m(
+      MonitorOptions{}, api, clock, [&](const Event& e) { seen.push_back(e); }, nullptr, &rem);
   m.tick(false);
   CHECK(runner.calls.empty());
   m.tick(true);

@@ -45,7 +45,8 @@ TEST_CASE("usermetrics text: families, types, help, labels and values", "[monito
   CHECK(derp->type == "untyped");
 }
 
-TEST_CASE("label values with escapes, special values, histogram suffixes", "[monitor][prometheus]") {
+TEST_CASE("label values with escapes, special values, histogram suffixes",
+          "[monitor][prometheus]") {
   auto r = parse_text(
       "# TYPE lat histogram\n"
       "lat_bucket{le=\"0.1\"} 2\nlat_bucket{le=\"+Inf\"} 3\nlat_sum 0.4\nlat_count 3\n"
@@ -63,7 +64,8 @@ TEST_CASE("label values with escapes, special values, histogram suffixes", "[mon
 }
 
 TEST_CASE("bad lines are skipped with a line number, never fatal", "[monitor][prometheus]") {
-  auto r = parse_text("ok 1\n{nope} 2\nbad{a=\"x} 3\nv{a=\"x\"} notanumber\nw 1 2 3\n# TYPE t wobble\nok2 2\n");
+  auto r = parse_text(
+      "ok 1\n{nope} 2\nbad{a=\"x} 3\nv{a=\"x\"} notanumber\nw 1 2 3\n# TYPE t wobble\nok2 2\n");
   CHECK(r.families.size() == 2);
   REQUIRE(r.errors.size() == 5);
   CHECK(r.errors[0].rfind("line 2:", 0) == 0);
@@ -92,10 +94,14 @@ TEST_CASE("writer: HELP/TYPE lines, escaped labels, values", "[monitor][promethe
         "tsfleet_x{peer=\"we\\\"ird\\\\name\\n\"} 1\n"
         "tsfleet_x 0.25\n"
         "tsfleet_x 1e+20\n");
-  CHECK(escape_label_value(std::string("a\xff" "b")) == "a\xEF\xBF\xBD" "b");  // invalid UTF-8
+  CHECK(escape_label_value(std::string("a\xff"
+                                       "b")) ==
+        "a\xEF\xBF\xBD"
+        "b");  // invalid UTF-8
 }
 
-TEST_CASE("passing the daemon's families through: prefix, one family each, no duplicates", "[monitor][prometheus]") {
+TEST_CASE("passing the daemon's families through: prefix, one family each, no duplicates",
+          "[monitor][prometheus]") {
   auto r = parse_text(
       "tailscaled_a 1\n"
       "other_metric 2\n"
@@ -104,6 +110,8 @@ TEST_CASE("passing the daemon's families through: prefix, one family each, no du
   Writer w;
   write_families(w, r.families, "tailscaled_", "from the daemon:");
   CHECK(w.text() ==
-        "# HELP tailscaled_a from the daemon: tailscaled_a\n# TYPE tailscaled_a untyped\ntailscaled_a 1\n"
-        "# HELP tailscaled_b from the daemon: tailscaled_b\n# TYPE tailscaled_b untyped\ntailscaled_b{x=\"1\"} 3\n");
+        "# HELP tailscaled_a from the daemon: tailscaled_a\n# TYPE tailscaled_a "
+        "untyped\ntailscaled_a 1\n"
+        "# HELP tailscaled_b from the daemon: tailscaled_b\n# TYPE tailscaled_b "
+        "untyped\ntailscaled_b{x=\"1\"} 3\n");
 }

@@ -59,7 +59,8 @@ const Event& only(const std::vector<Event>& events, std::string_view kind) {
 
 TEST_CASE("a healthy first tick says only that monitoring started", "[monitor][tracker]") {
   Tracker t;
-  auto ev = t.observe(running({peer("web1", PeerPath::direct), peer("laptop", PeerPath::idle, false)}), {});
+  auto ev = t.observe(
+      running({peer("web1", PeerPath::direct), peer("laptop", PeerPath::idle, false)}), {});
   CHECK(kinds(ev) == std::vector<std::string>{"monitor_started"});
   CHECK(ev[0].host == "gw1");
   CHECK(ev[0].new_value == "Running");
@@ -73,7 +74,8 @@ TEST_CASE("a first tick reports what is already wrong", "[monitor][tracker]") {
   s.health = {"Tailscale could not connect to the 'nyc' relay server."};
   s.peers[0].key_expiry = kT0 + hours(24 * 3);
   auto ev = t.observe(s, {{"p620", "online", false, "offline"}});
-  CHECK(kinds(ev) == std::vector<std::string>{"monitor_started", "backend_state", "health_warning", "expectation"});
+  CHECK(kinds(ev) == std::vector<std::string>{"monitor_started", "backend_state", "health_warning",
+                                              "expectation"});
   CHECK(ev[1].new_value == "Stopped");
   CHECK(ev[2].new_value == s.health[0]);
   CHECK(ev[3].peer == "p620");
@@ -88,7 +90,8 @@ TEST_CASE("a first tick reports what is already wrong", "[monitor][tracker]") {
   CHECK(k.message.find("expires in 3d") != std::string::npos);
 }
 
-TEST_CASE("path changes direct -> DERP -> direct, also across an idle spell", "[monitor][tracker]") {
+TEST_CASE("path changes direct -> DERP -> direct, also across an idle spell",
+          "[monitor][tracker]") {
   Tracker t;
   t.observe(running({peer("web1", PeerPath::direct)}), {});
   auto ev = t.observe(running({peer("web1", PeerPath::derp)}, kT0 + seconds(30)), {});
@@ -110,14 +113,16 @@ TEST_CASE("path changes direct -> DERP -> direct, also across an idle spell", "[
 TEST_CASE("peers going offline, coming back, joining and leaving", "[monitor][tracker]") {
   Tracker t;
   t.observe(running({peer("web1", PeerPath::direct), peer("db1", PeerPath::derp)}), {});
-  auto off = t.observe(running({peer("web1", PeerPath::idle, false), peer("db1", PeerPath::derp)}), {});
+  auto off =
+      t.observe(running({peer("web1", PeerPath::idle, false), peer("db1", PeerPath::derp)}), {});
   CHECK(kinds(off) == std::vector<std::string>{"peer_offline"});
   CHECK(off[0].peer == "web1");
   CHECK(off[0].old_value == "online");
   CHECK(off[0].new_value == "offline");
   auto on = t.observe(running({peer("web1", PeerPath::direct), peer("db1", PeerPath::derp)}), {});
   CHECK(kinds(on) == std::vector<std::string>{"peer_online"});
-  auto churn = t.observe(running({peer("web1", PeerPath::direct), peer("new1", PeerPath::idle)}), {});
+  auto churn =
+      t.observe(running({peer("web1", PeerPath::direct), peer("new1", PeerPath::idle)}), {});
   CHECK(kinds(churn) == std::vector<std::string>{"peer_added", "peer_removed"});
   CHECK(t.peers_tracked() == 2);
 }
@@ -125,7 +130,8 @@ TEST_CASE("peers going offline, coming back, joining and leaving", "[monitor][tr
 TEST_CASE("the daemon going away and coming back is one event each way", "[monitor][tracker]") {
   Tracker t;
   t.observe(running({peer("web1", PeerPath::direct)}), {});
-  auto down = t.observe(unreachable_snapshot("connect /run/x.sock: no such file (tskey-abcdef123456)", kT0), {});
+  auto down = t.observe(
+      unreachable_snapshot("connect /run/x.sock: no such file (tskey-abcdef123456)", kT0), {});
   REQUIRE(kinds(down) == std::vector<std::string>{"daemon_unreachable"});
   CHECK(down[0].old_value == "up");
   CHECK(down[0].message.find("tskey-abcdef") == std::string::npos);  // redacted
@@ -144,11 +150,13 @@ TEST_CASE("a stopped backend does not turn into a flood of removed peers", "[mon
   CHECK(kinds(ev) == std::vector<std::string>{"backend_state"});
   CHECK(ev[0].old_value == "Running");
   CHECK(ev[0].new_value == "NeedsLogin");
-  auto again = t.observe(running({peer("web1", PeerPath::direct), peer("db1", PeerPath::derp)}), {});
+  auto again =
+      t.observe(running({peer("web1", PeerPath::direct), peer("db1", PeerPath::derp)}), {});
   CHECK(kinds(again) == std::vector<std::string>{"backend_state"});
 }
 
-TEST_CASE("state from the IPN bus is reported at once and not again by the next tick", "[monitor][tracker]") {
+TEST_CASE("state from the IPN bus is reported at once and not again by the next tick",
+          "[monitor][tracker]") {
   Tracker t;
   CHECK(t.observe_state(BackendState::stopped, kT0).empty());  // nothing before the first tick
   t.observe(running({}), {});
@@ -161,7 +169,8 @@ TEST_CASE("state from the IPN bus is reported at once and not again by the next 
   CHECK(t.observe(s, {}).empty());
 }
 
-TEST_CASE("health warnings appear and clear; keys enter the warning window and expire", "[monitor][tracker]") {
+TEST_CASE("health warnings appear and clear; keys enter the warning window and expire",
+          "[monitor][tracker]") {
   Tracker t(TrackerOptions{hours(24 * 14)});
   Snapshot s = running({peer("web1", PeerPath::direct)});
   t.observe(s, {});
@@ -186,7 +195,8 @@ TEST_CASE("health warnings appear and clear; keys enter the warning window and e
 TEST_CASE("expectations: unmet and met again", "[monitor][tracker]") {
   Tracker t;
   Snapshot s = running({});
-  CHECK(kinds(t.observe(s, {{"p620", "direct", true, "direct"}})) == std::vector<std::string>{"monitor_started"});
+  CHECK(kinds(t.observe(s, {{"p620", "direct", true, "direct"}})) ==
+        std::vector<std::string>{"monitor_started"});
   auto un = t.observe(s, {{"p620", "direct", false, "derp fra"}});
   REQUIRE(kinds(un) == std::vector<std::string>{"expectation"});
   CHECK(un[0].old_value == "met");
@@ -207,7 +217,8 @@ TEST_CASE("event lines: text and JSON with schema_version", "[monitor][event]") 
   e.new_value = "derp";
   e.message = "traffic to web1 now goes via DERP (fra)\nsecond line";
   CHECK(to_text_line(e) ==
-        "2026-12-01T12:00:00.000Z warning peer_path web1 direct -> derp: traffic to web1 now goes via DERP (fra) second line\n");
+        "2026-12-01T12:00:00.000Z warning peer_path web1 direct -> derp: traffic to web1 now goes "
+        "via DERP (fra) second line\n");
   auto j = nlohmann::json::parse(to_json_line(e));
   CHECK(j["schema_version"] == 1);
   CHECK(j["kind"] == "peer_path");

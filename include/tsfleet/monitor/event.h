@@ -1,10 +1,9 @@
 #pragma once
 // A state change monitor reports: one text line or one JSON line on stdout, and the JSON on an
 // alert hook's stdin.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "tsfleet/monitor/clock.h"
 
@@ -43,7 +42,7 @@ struct Event {
   std::string peer;       // the peer / inventory host the event is about, or ""
   std::string old_value;  // "" when there was no old value (e.g. at start)
   std::string new_value;
-  std::string message;    // one human sentence
+  std::string message;  // one human sentence
 };
 
 // {"schema_version":1,"time":"…Z","kind":…,"severity":…,"host":…,"peer":…,"old":…,"new":…,

@@ -36,11 +36,11 @@ struct MonitorOptions {
   bool expectations_configured = false;
   std::optional<std::filesystem::path> textfile;  // written atomically after every tick
   std::uint64_t mask = localapi::notify_mask::monitor;
-  std::chrono::milliseconds call_timeout{10'000};  // status / usermetrics deadline
-  std::chrono::milliseconds reconnect_min{200};    // watch-ipn-bus backoff: first wait
-  std::chrono::milliseconds reconnect_max{10'000}; // and the cap (doubling in between)
-  std::chrono::milliseconds min_tick_gap{100};     // bus-triggered ticks at most this often
-  std::size_t bus_queue_capacity = 64;             // bus updates waiting for the loop
+  std::chrono::milliseconds call_timeout{10'000};   // status / usermetrics deadline
+  std::chrono::milliseconds reconnect_min{200};     // watch-ipn-bus backoff: first wait
+  std::chrono::milliseconds reconnect_max{10'000};  // and the cap (doubling in between)
+  std::chrono::milliseconds min_tick_gap{100};      // bus-triggered ticks at most this often
+  std::size_t bus_queue_capacity = 64;              // bus updates waiting for the loop
 };
 
 using EventSink = std::function<void(const Event&)>;

@@ -22,8 +22,8 @@ struct Sample {
 
 struct Family {
   std::string name;
-  std::string help;                 // unescaped
-  std::string type = "untyped";     // counter | gauge | histogram | summary | untyped
+  std::string help;              // unescaped
+  std::string type = "untyped";  // counter | gauge | histogram | summary | untyped
   std::vector<Sample> samples;
 };
 
@@ -33,7 +33,7 @@ struct ParseLimits {
 };
 
 struct ParseResult {
-  std::vector<Family> families;  // in order of first appearance; names unique
+  std::vector<Family> families;     // in order of first appearance; names unique
   std::vector<std::string> errors;  // "line N: what is wrong"; the line was skipped
   std::size_t dropped_samples = 0;
 };

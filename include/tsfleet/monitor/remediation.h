@@ -22,8 +22,8 @@ struct RemediationOptions {
 // What the remediator did on a tick.
 struct RemediationAction {
   enum class Kind { restarted, restart_failed, gave_up } kind = Kind::restarted;
-  int attempt = 0;      // 1-based within the episode
-  std::string detail;   // systemctl's exit status / stderr, or why it gave up
+  int attempt = 0;     // 1-based within the episode
+  std::string detail;  // systemctl's exit status / stderr, or why it gave up
 };
 
 class Remediator {

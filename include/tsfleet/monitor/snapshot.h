@@ -22,11 +22,11 @@ std::string_view to_string(PeerPath p) noexcept;  // "idle" | "direct" | "derp" 
 PeerPath peer_path(const localapi::PeerStatus& p) noexcept;
 
 struct PeerView {
-  std::string key;       // "nodekey:…" (the Status.Peer key)
-  std::string id;        // StableNodeID
-  std::string name;      // first label of DNSName, else HostName
-  std::string host_name; // HostName as sent
-  std::string ip;        // first Tailscale IP
+  std::string key;        // "nodekey:…" (the Status.Peer key)
+  std::string id;         // StableNodeID
+  std::string name;       // first label of DNSName, else HostName
+  std::string host_name;  // HostName as sent
+  std::string ip;         // first Tailscale IP
   bool online = false;
   bool active = false;
   bool expired = false;
@@ -41,9 +41,9 @@ struct Snapshot {
   bool daemon_up = false;
   std::string daemon_error;  // why it is not up (redacted error text)
   localapi::BackendState state = localapi::BackendState::unknown;
-  std::string state_text;    // BackendState as sent ("" when the daemon is down)
+  std::string state_text;  // BackendState as sent ("" when the daemon is down)
   std::string version;
-  PeerView self;             // our own node (its name is the `host` of every event)
+  PeerView self;                    // our own node (its name is the `host` of every event)
   std::vector<std::string> health;  // Status.Health, sorted, unique
   std::vector<PeerView> peers;      // sorted by key
   std::string usermetrics;          // the daemon's Prometheus text ("" when unavailable)

@@ -60,8 +60,8 @@ class Tracker {
   std::string host_;
   Expiry self_expiry_ = Expiry::ok;
   std::set<std::string> health_;
-  std::map<std::string, PeerMemory> peers_;          // by node key
-  std::map<std::string, bool> expectations_;         // "host/check" -> met
+  std::map<std::string, PeerMemory> peers_;   // by node key
+  std::map<std::string, bool> expectations_;  // "host/check" -> met
 };
 
 }  // namespace tsfleet::monitor

@@ -1,10 +1,10 @@
 #include "tsfleet/monitor/clock.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <ctime>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace tsfleet::monitor {
 
@@ -74,9 +74,9 @@ std::string format_rfc3339(TimePoint t) {
 std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept {
   std::size_t i = 0;
   int year, mon, day, hh, mm, ss;
-  if (!digits(s, i, 4, year) || !expect(s, i, '-') || !digits(s, i, 2, mon) ||
-      !expect(s, i, '-') || !digits(s, i, 2, day) || !expect(s, i, 'T') || !digits(s, i, 2, hh) ||
-      !expect(s, i, ':') || !digits(s, i, 2, mm) || !expect(s, i, ':') || !digits(s, i, 2, ss))
+  if (!digits(s, i, 4, year) || !expect(s, i, '-') || !digits(s, i, 2, mon) || !expect(s, i, '-') ||
+      !digits(s, i, 2, day) || !expect(s, i, 'T') || !digits(s, i, 2, hh) || !expect(s, i, ':') ||
+      !digits(s, i, 2, mm) || !expect(s, i, ':') || !digits(s, i, 2, ss))
     return std::nullopt;
   if (year < 1970 || mon < 1 || mon > 12 || day < 1 ||
       static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(mon)) || hh > 23 ||
@@ -108,8 +108,9 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
-  std::int64_t secs = days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +
-                      hh * 3600 + mm * 60 + ss - offset;
+  std::int64_t secs =
+      days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +
+      hh * 3600 + mm * 60 + ss - offset;
   using namespace std::chrono;
   return TimePoint(duration_cast<system_clock::duration>(seconds(secs) + nanoseconds(nanos)));
 }
@@ -144,12 +145,23 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noex
       i += 2;
     } else if (i < s.size()) {
       switch (s[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60'000; break;
-        case 'h': unit = 3'600'000; break;
-        case 'd': unit = 86'400'000; break;
-        case 'w': unit = 7 * 86'400'000LL; break;
-        default: return std::nullopt;
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60'000;
+          break;
+        case 'h':
+          unit = 3'600'000;
+          break;
+        case 'd':
+          unit = 86'400'000;
+          break;
+        case 'w':
+          unit = 7 * 86'400'000LL;
+          break;
+        default:
+          return std::nullopt;
       }
       ++i;
     } else {

@@ -1,9 +1,9 @@
 #include "tsfleet/monitor/expectations.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace tsfleet::monitor {
 
@@ -49,8 +49,9 @@ std::vector<ExpectationResult> evaluate_expectations(const std::vector<ExpectedH
         }
     }
     if (!found) {
-      out.push_back({e.host, "present", false,
-                     fmt::format("no node named {} in the tailnet as this daemon sees it", e.tailnet_name)});
+      out.push_back(
+          {e.host, "present", false,
+           fmt::format("no node named {} in the tailnet as this daemon sees it", e.tailnet_name)});
       out.push_back({e.host, "online", false, "not in the tailnet"});
       continue;
     }

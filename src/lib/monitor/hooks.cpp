@@ -8,14 +8,17 @@
 namespace tsfleet::monitor {
 
 HookRunner::HookRunner(sys::ProcessRunner& runner, HookOptions options)
-    : runner_(runner), options_(std::move(options)), thread_([this](std::stop_token st) { work(st); }) {}
+    : runner_(runner),
+      options_(std::move(options)),
+      thread_([this](std::stop_token st) { work(st); }) {}
 
 HookRunner::~HookRunner() {
   thread_.request_stop();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (!queue_.empty())
-    spdlog::warn("alert hook: {} queued event(s) not delivered because monitor is stopping", queue_.size());
+    spdlog::warn("alert hook: {} queued event(s) not delivered because monitor is stopping",
+                 queue_.size());
 }
 
 bool HookRunner::submit(std::string event_json) {
@@ -57,12 +60,13 @@ void HookRunner::work(std::stop_token stop) {
       sys::ProcessResult r = runner_.run(req);
       if (r.timed_out) {
         ++failures_;
-        spdlog::warn("alert hook {} was killed after {} ms", options_.argv.front(), options_.timeout.count());
+        spdlog::warn("alert hook {} was killed after {} ms", options_.argv.front(),
+                     options_.timeout.count());
       } else if (r.exit_code != 0) {
         ++failures_;
         std::string err = r.err.substr(0, 500);
-        spdlog::warn("alert hook {} exited {}{}{}", options_.argv.front(), r.exit_code, err.empty() ? "" : ": ",
-                     redact(err));
+        spdlog::warn("alert hook {} exited {}{}{}", options_.argv.front(), r.exit_code,
+                     err.empty() ? "" : ": ", redact(err));
       }
     } catch (const std::exception& e) {
       ++failures_;

@@ -1,12 +1,12 @@
 #include "tsfleet/monitor/metrics_server.h"
 
-#include <charconv>
-#include <chrono>
-#include <thread>
-
 #include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+#include <thread>
 
 #include "tsfleet/error.h"
 
@@ -14,20 +14,24 @@ namespace tsfleet::monitor {
 
 ListenAddress parse_listen_address(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return Error(ErrorCategory::usage,
-                 fmt::format("--listen {}: {}; write ADDR:PORT, e.g. 127.0.0.1:9101, [::1]:9101 or :9101", s, why));
+    return Error(
+        ErrorCategory::usage,
+        fmt::format("--listen {}: {}; write ADDR:PORT, e.g. 127.0.0.1:9101, [::1]:9101 or :9101", s,
+                    why));
   };
   ListenAddress a;
   std::string_view port;
   if (!s.empty() && s.front() == '[') {
     auto close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') throw bad("bad [IPv6]:PORT");
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      throw bad("bad [IPv6]:PORT");
     a.host = std::string(s.substr(1, close - 1));
     port = s.substr(close + 2);
   } else {
     auto colon = s.rfind(':');
     if (colon == std::string_view::npos) throw bad("no port");
-    if (s.substr(0, colon).find(':') != std::string_view::npos) throw bad("IPv6 addresses go in brackets");
+    if (s.substr(0, colon).find(':') != std::string_view::npos)
+      throw bad("IPv6 addresses go in brackets");
     a.host = colon == 0 ? "0.0.0.0" : std::string(s.substr(0, colon));
     port = s.substr(colon + 1);
   }
@@ -45,7 +49,8 @@ struct MetricsServer::Impl {
   std::thread thread;
 };
 
-MetricsServer::MetricsServer(const ListenAddress& address, Provider provider) : impl_(std::make_unique<Impl>()) {
+MetricsServer::MetricsServer(const ListenAddress& address, Provider provider)
+    : impl_(std::make_unique<Impl>()) {
   auto& svr = impl_->server;
   // Scrapes are rare and cheap: two workers are plenty and keep the footprint small.
   svr.new_task_queue = [] { return new httplib::ThreadPool(2); };
@@ -60,17 +65,22 @@ MetricsServer::MetricsServer(const ListenAddress& address, Provider provider) : 
   });
   if (address.port == 0) {
     port_ = svr.bind_to_any_port(address.host);
-    if (port_ <= 0) throw Error(ErrorCategory::io, fmt::format("--listen {}:0: cannot bind a port on that address", address.host));
+    if (port_ <= 0)
+      throw Error(ErrorCategory::io,
+                  fmt::format("--listen {}:0: cannot bind a port on that address", address.host));
   } else {
     if (!svr.bind_to_port(address.host, address.port))
-      throw Error(ErrorCategory::io, fmt::format("--listen {}:{}: cannot bind (address in use, or not an address of "
-                                                 "this host)", address.host, address.port));
+      throw Error(ErrorCategory::io,
+                  fmt::format("--listen {}:{}: cannot bind (address in use, or not an address of "
+                              "this host)",
+                              address.host, address.port));
     port_ = address.port;
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   // httplib's stop() does nothing until the accept loop runs: wait for it (briefly) so a stop
   // right after start cannot be lost.
-  for (int i = 0; i < 2000 && !svr.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 2000 && !svr.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 MetricsServer::~MetricsServer() { stop(); }

@@ -1,10 +1,10 @@
 #include "tsfleet/monitor/monitor.h"
 
-#include <algorithm>
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
 
 #include "tsfleet/error.h"
 #include "tsfleet/redact.h"
@@ -45,8 +45,8 @@ Event remediation_event(const RemediationAction& a, const std::string& host, Tim
 
 }  // namespace
 
-Monitor::Monitor(MonitorOptions options, localapi::LocalApi& api, const Clock& clock, EventSink sink,
-                 HookRunner* hooks, Remediator* remediator)
+Monitor::Monitor(MonitorOptions options, localapi::LocalApi& api, const Clock& clock,
+                 EventSink sink, HookRunner* hooks, Remediator* remediator)
     : options_(std::move(options)),
       api_(api),
       clock_(clock),
@@ -59,7 +59,8 @@ Monitor::Monitor(MonitorOptions options, localapi::LocalApi& api, const Clock& c
   Snapshot none;
   none.taken = clock_.now();
   std::lock_guard lk(mu_);
-  metrics_ = render_metrics({&none, nullptr, options_.expectations_configured, false, &counters_, none.taken});
+  metrics_ = render_metrics(
+      {&none, nullptr, options_.expectations_configured, false, &counters_, none.taken});
 }
 
 void Monitor::emit(std::vector<Event>& events) {
@@ -121,7 +122,8 @@ TickResult Monitor::tick(bool scheduled) {
       counters_.hook_failures = hooks_->failures();
       counters_.hooks_dropped = hooks_->dropped();
     }
-    metrics_ = render_metrics({&s, &ex, options_.expectations_configured, healthy, &counters_, s.taken});
+    metrics_ =
+        render_metrics({&s, &ex, options_.expectations_configured, healthy, &counters_, s.taken});
     if (options_.textfile) text = metrics_;
   }
   if (options_.textfile) sys::atomic_write_file(*options_.textfile, text);
@@ -212,7 +214,8 @@ void Monitor::guarded_tick(bool scheduled) {
 
 void Monitor::run(std::stop_token stop, localapi::LocalApi* watch_api) {
   std::jthread watcher;
-  if (watch_api) watcher = std::jthread([this, watch_api](std::stop_token st) { watch(st, *watch_api); });
+  if (watch_api)
+    watcher = std::jthread([this, watch_api](std::stop_token st) { watch(st, *watch_api); });
   // The watcher stops with us: its own token is requested when `stop` is.
   std::stop_callback stop_watcher(stop, [&watcher] { watcher.request_stop(); });
 

@@ -1,13 +1,13 @@
 #include "tsfleet/monitor/prometheus.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace tsfleet::monitor::prom {
 
@@ -20,7 +20,8 @@ bool name_char(char c) noexcept { return name_start(c) || (c >= '0' && c <= '9')
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -144,8 +145,8 @@ std::optional<Labels> parse_labels(std::string_view& s, std::string& why) {
 bool belongs(const Family& f, std::string_view sample) {
   if (sample == f.name) return true;
   auto suffix = [&](std::string_view suf) {
-    return sample.size() == f.name.size() + suf.size() && sample.substr(0, f.name.size()) == f.name &&
-           sample.substr(f.name.size()) == suf;
+    return sample.size() == f.name.size() + suf.size() &&
+           sample.substr(0, f.name.size()) == f.name && sample.substr(f.name.size()) == suf;
   };
   if (f.type == "histogram") return suffix("_bucket") || suffix("_sum") || suffix("_count");
   if (f.type == "summary") return suffix("_sum") || suffix("_count");
@@ -159,7 +160,11 @@ std::string valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
     bool ok = n > 0 && i + n <= s.size();
     for (std::size_t k = 1; ok && k < n; ++k)
       ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
@@ -206,7 +211,8 @@ ParseResult parse_text(std::string_view text, const ParseLimits& limits) {
   std::size_t samples = 0;
   std::size_t line_no = 0;
   auto error = [&](std::string msg) {
-    if (r.errors.size() < limits.max_errors) r.errors.push_back(fmt::format("line {}: {}", line_no, msg));
+    if (r.errors.size() < limits.max_errors)
+      r.errors.push_back(fmt::format("line {}: {}", line_no, msg));
   };
   auto family_for = [&](std::string_view name) -> std::size_t {
     auto it = index.find(name);
@@ -242,7 +248,9 @@ ParseResult parse_text(std::string_view text, const ParseLimits& limits) {
         std::string_view type = token(rest);
         if (type != "counter" && type != "gauge" && type != "histogram" && type != "summary" &&
             type != "untyped") {
-          error(fmt::format("unknown TYPE \"{}\" for {}", valid_metric_name(type) ? std::string(type.substr(0, 32)) : std::string("?"), name));
+          error(fmt::format(
+              "unknown TYPE \"{}\" for {}",
+              valid_metric_name(type) ? std::string(type.substr(0, 32)) : std::string("?"), name));
           continue;
         }
         f = family_for(name);
@@ -296,7 +304,8 @@ ParseResult parse_text(std::string_view text, const ParseLimits& limits) {
       if (r.dropped_samples++ == 0) error("too many samples: the rest are dropped");
       continue;
     }
-    std::size_t f = current != SIZE_MAX && belongs(r.families[current], name) ? current : family_for(name);
+    std::size_t f =
+        current != SIZE_MAX && belongs(r.families[current], name) ? current : family_for(name);
     if (f != current && !belongs(r.families[f], name)) f = family_for(name);
     r.families[f].samples.push_back(Sample{std::string(name), std::move(labels), *value, ts});
     ++samples;
@@ -339,7 +348,8 @@ std::string escape_help(std::string_view raw) {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<long long>(v));
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<long long>(v));
   return fmt::format("{}", v);
 }
 

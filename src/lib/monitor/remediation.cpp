@@ -1,9 +1,9 @@
 #include "tsfleet/monitor/remediation.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "tsfleet/redact.h"
 
@@ -27,9 +27,10 @@ std::optional<RemediationAction> Remediator::on_tick(bool failed) {
   if (attempts_ >= options_.max_restarts) {
     if (gave_up_) return std::nullopt;
     gave_up_ = true;
-    return RemediationAction{RemediationAction::Kind::gave_up, attempts_,
-                             fmt::format("{} restart(s) of {} did not help; not restarting again until it is healthy",
-                                         attempts_, options_.unit)};
+    return RemediationAction{
+        RemediationAction::Kind::gave_up, attempts_,
+        fmt::format("{} restart(s) of {} did not help; not restarting again until it is healthy",
+                    attempts_, options_.unit)};
   }
   ++attempts_;
   streak_ = 0;
@@ -47,9 +48,10 @@ std::optional<RemediationAction> Remediator::on_tick(bool failed) {
       a.kind = RemediationAction::Kind::restart_failed;
       std::string err = r.err.substr(0, 300);
       while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
-      a.detail = r.timed_out ? fmt::format("{} restart {} timed out", options_.systemctl, options_.unit)
-                             : fmt::format("{} restart {} exited {}{}{}", options_.systemctl, options_.unit,
-                                           r.exit_code, err.empty() ? "" : ": ", redact(err));
+      a.detail = r.timed_out
+                     ? fmt::format("{} restart {} timed out", options_.systemctl, options_.unit)
+                     : fmt::format("{} restart {} exited {}{}{}", options_.systemctl, options_.unit,
+                                   r.exit_code, err.empty() ? "" : ": ", redact(err));
     }
   } catch (const std::exception& e) {
     a.kind = RemediationAction::Kind::restart_failed;

@@ -1,14 +1,13 @@
 #include "tsfleet/monitor/signals.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "tsfleet/error.h"
 

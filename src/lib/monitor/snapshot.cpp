@@ -8,10 +8,14 @@ namespace tsfleet::monitor {
 
 std::string_view to_string(PeerPath p) noexcept {
   switch (p) {
-    case PeerPath::direct: return "direct";
-    case PeerPath::derp: return "derp";
-    case PeerPath::peer_relay: return "peer-relay";
-    case PeerPath::idle: break;
+    case PeerPath::direct:
+      return "direct";
+    case PeerPath::derp:
+      return "derp";
+    case PeerPath::peer_relay:
+      return "peer-relay";
+    case PeerPath::idle:
+      break;
   }
   return "idle";
 }
@@ -42,10 +46,17 @@ PeerView peer_view(const std::string& key, const localapi::PeerStatus& p) {
   v.expired = p.expired;
   v.path = peer_path(p);
   switch (v.path) {
-    case PeerPath::direct: v.endpoint = p.cur_addr; break;
-    case PeerPath::peer_relay: v.endpoint = p.peer_relay; break;
-    case PeerPath::derp: v.endpoint = p.relay; break;
-    case PeerPath::idle: break;
+    case PeerPath::direct:
+      v.endpoint = p.cur_addr;
+      break;
+    case PeerPath::peer_relay:
+      v.endpoint = p.peer_relay;
+      break;
+    case PeerPath::derp:
+      v.endpoint = p.relay;
+      break;
+    case PeerPath::idle:
+      break;
   }
   v.rx_bytes = p.rx_bytes;
   v.tx_bytes = p.tx_bytes;

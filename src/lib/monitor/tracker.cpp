@@ -1,23 +1,22 @@
 #include "tsfleet/monitor/tracker.h"
 
-#include <unordered_set>
-
 #include <fmt/format.h>
+
+#include <unordered_set>
 
 namespace tsfleet::monitor {
 
 namespace {
 
-std::string_view expiry_word(int e) {
-  return e == 0 ? "ok" : e == 1 ? "soon" : "expired";
-}
+std::string_view expiry_word(int e) { return e == 0 ? "ok" : e == 1 ? "soon" : "expired"; }
 
 std::string key_of(const ExpectationResult& r) { return r.host + "/" + r.check; }
 
 std::string_view check_sentence(const std::string& check, bool met) {
   if (check == "present") return met ? "is in the tailnet" : "is not in the tailnet";
   if (check == "online") return met ? "is online" : "is offline";
-  if (check == "direct") return met ? "is reached directly" : "is relayed, not reached directly as its role expects";
+  if (check == "direct")
+    return met ? "is reached directly" : "is relayed, not reached directly as its role expects";
   return met ? "meets its expectation" : "does not meet its expectation";
 }
 
@@ -49,18 +48,21 @@ void Tracker::expiry_events(const PeerView& p, Expiry before, Expiry now_state, 
                             TimePoint t, bool is_self, std::vector<Event>& out) const {
   if (before == now_state) return;
   if (first && now_state == Expiry::ok) return;
-  std::string who = is_self ? fmt::format("this node's key ({})", p.name) : fmt::format("the key of {}", p.name);
+  std::string who =
+      is_self ? fmt::format("this node's key ({})", p.name) : fmt::format("the key of {}", p.name);
   std::string when = p.key_expiry ? format_rfc3339(*p.key_expiry) : std::string("unknown time");
   std::string message;
   EventSeverity sev = EventSeverity::info;
   if (now_state == Expiry::soon) {
     sev = EventSeverity::warning;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*p.key_expiry - t);
-    message = fmt::format("{} expires in {} (at {}): re-authenticate the node or disable key expiry for it",
-                          who, format_duration(left), when);
+    message = fmt::format(
+        "{} expires in {} (at {}): re-authenticate the node or disable key expiry for it", who,
+        format_duration(left), when);
   } else if (now_state == Expiry::expired) {
     sev = EventSeverity::error;
-    message = fmt::format("{} has expired (at {}): the node cannot connect until it is re-authenticated", who, when);
+    message = fmt::format(
+        "{} has expired (at {}): the node cannot connect until it is re-authenticated", who, when);
   } else {
     message = fmt::format("{} no longer expires soon (now: {})", who, when);
   }
@@ -69,7 +71,8 @@ void Tracker::expiry_events(const PeerView& p, Expiry before, Expiry now_state, 
                      std::string(expiry_word(static_cast<int>(now_state))), std::move(message)));
 }
 
-std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<ExpectationResult>& expectations) {
+std::vector<Event> Tracker::observe(const Snapshot& s,
+                                    const std::vector<ExpectationResult>& expectations) {
   std::vector<Event> out;
   const TimePoint t = s.taken;
   const bool first = first_;
@@ -77,7 +80,8 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
   if (!s.daemon_up) {
     if (first || daemon_up_)
       out.push_back(make(event_kind::daemon_unreachable, EventSeverity::error, t, "",
-                         first ? "" : "up", "down", fmt::format("tailscaled is unreachable: {}", s.daemon_error)));
+                         first ? "" : "up", "down",
+                         fmt::format("tailscaled is unreachable: {}", s.daemon_error)));
     daemon_up_ = false;
     return out;
   }
@@ -88,16 +92,19 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
   daemon_up_ = true;
 
   if (first) {
-    out.push_back(make(event_kind::started, EventSeverity::info, t, "", "", s.state_text,
-                       fmt::format("monitoring tailscaled {}: BackendState {}, {} peers, {} health warnings",
-                                   s.version, s.state_text, s.peers.size(), s.health.size())));
+    out.push_back(
+        make(event_kind::started, EventSeverity::info, t, "", "", s.state_text,
+             fmt::format("monitoring tailscaled {}: BackendState {}, {} peers, {} health warnings",
+                         s.version, s.state_text, s.peers.size(), s.health.size())));
     if (s.state != localapi::BackendState::running)
       out.push_back(make(event_kind::backend_state, EventSeverity::warning, t, "", "", s.state_text,
                          fmt::format("BackendState is {}, not Running", s.state_text)));
   } else if (s.state_text != state_text_) {
     bool running = s.state == localapi::BackendState::running;
-    out.push_back(make(event_kind::backend_state, running ? EventSeverity::info : EventSeverity::warning, t, "",
-                       state_text_, s.state_text, fmt::format("BackendState {} -> {}", state_text_, s.state_text)));
+    out.push_back(make(event_kind::backend_state,
+                       running ? EventSeverity::info : EventSeverity::warning, t, "", state_text_,
+                       s.state_text,
+                       fmt::format("BackendState {} -> {}", state_text_, s.state_text)));
   }
   state_text_ = s.state_text;
 
@@ -108,7 +115,8 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
       out.push_back(make(event_kind::health_warning, EventSeverity::warning, t, "", "", h, h));
   for (const auto& h : health_)
     if (!health.count(h))
-      out.push_back(make(event_kind::health_cleared, EventSeverity::info, t, "", h, "", "health warning cleared: " + h));
+      out.push_back(make(event_kind::health_cleared, EventSeverity::info, t, "", h, "",
+                         "health warning cleared: " + h));
   health_ = std::move(health);
 
   // Our own key.
@@ -131,24 +139,29 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
       if (it == peers_.end()) {
         if (!seeding)
           out.push_back(make(event_kind::peer_added, EventSeverity::info, t, p.name, "",
-                             p.online ? "online" : "offline", fmt::format("{} ({}) joined the tailnet", p.name, p.ip)));
+                             p.online ? "online" : "offline",
+                             fmt::format("{} ({}) joined the tailnet", p.name, p.ip)));
         expiry_events(p, Expiry::ok, e, true, t, false, out);
         peers_.emplace(p.key, PeerMemory{p.name, p.online, p.path, e});
         continue;
       }
       PeerMemory& m = it->second;
       if (m.online != p.online)
-        out.push_back(make(p.online ? event_kind::peer_online : event_kind::peer_offline,
-                           p.online ? EventSeverity::info : EventSeverity::warning, t, p.name,
-                           m.online ? "online" : "offline", p.online ? "online" : "offline",
-                           fmt::format("{} ({}) is {}", p.name, p.ip, p.online ? "online again" : "offline")));
+        out.push_back(make(
+            p.online ? event_kind::peer_online : event_kind::peer_offline,
+            p.online ? EventSeverity::info : EventSeverity::warning, t, p.name,
+            m.online ? "online" : "offline", p.online ? "online" : "offline",
+            fmt::format("{} ({}) is {}", p.name, p.ip, p.online ? "online again" : "offline")));
       if (p.path != PeerPath::idle) {
         if (m.last_path != PeerPath::idle && m.last_path != p.path) {
           bool better = p.path == PeerPath::direct;
-          out.push_back(make(event_kind::peer_path, better ? EventSeverity::info : EventSeverity::warning, t, p.name,
+          out.push_back(make(event_kind::peer_path,
+                             better ? EventSeverity::info : EventSeverity::warning, t, p.name,
                              std::string(to_string(m.last_path)), std::string(to_string(p.path)),
                              fmt::format("traffic to {} now goes {} ({})", p.name,
-                                         p.path == PeerPath::direct ? "direct" : p.path == PeerPath::derp ? "via DERP" : "via a peer relay",
+                                         p.path == PeerPath::direct ? "direct"
+                                         : p.path == PeerPath::derp ? "via DERP"
+                                                                    : "via a peer relay",
                                          p.endpoint)));
         }
         m.last_path = p.path;
@@ -163,8 +176,10 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
         ++it;
         continue;
       }
-      out.push_back(make(event_kind::peer_removed, EventSeverity::info, t, it->second.name, "present", "",
-                         fmt::format("{} left the tailnet (or is no longer visible to this node)", it->second.name)));
+      out.push_back(make(event_kind::peer_removed, EventSeverity::info, t, it->second.name,
+                         "present", "",
+                         fmt::format("{} left the tailnet (or is no longer visible to this node)",
+                                     it->second.name)));
       it = peers_.erase(it);
     }
   }
@@ -176,9 +191,11 @@ std::vector<Event> Tracker::observe(const Snapshot& s, const std::vector<Expecta
     bool changed = it == expectations_.end() ? !r.met : it->second != r.met;
     if (changed) {
       bool was_known = it != expectations_.end();
-      out.push_back(make(event_kind::expectation, r.met ? EventSeverity::info : EventSeverity::error, t, r.host,
+      out.push_back(make(event_kind::expectation,
+                         r.met ? EventSeverity::info : EventSeverity::error, t, r.host,
                          was_known ? (it->second ? "met" : "unmet") : "", r.met ? "met" : "unmet",
-                         fmt::format("{} {}{}: {}", r.host, check_sentence(r.check, r.met), was_known && r.met ? " again" : "", r.detail)));
+                         fmt::format("{} {}{}: {}", r.host, check_sentence(r.check, r.met),
+                                     was_known && r.met ? " again" : "", r.detail)));
     }
     expectations_[k] = r.met;
   }
@@ -191,8 +208,10 @@ std::vector<Event> Tracker::observe_state(localapi::BackendState state, TimePoin
   std::string text(localapi::to_string(state));
   if (state == localapi::BackendState::unknown || text == state_text_) return out;
   bool running = state == localapi::BackendState::running;
-  out.push_back(make(event_kind::backend_state, running ? EventSeverity::info : EventSeverity::warning, when, "",
-                     state_text_, text, fmt::format("BackendState {} -> {} (from the IPN bus)", state_text_, text)));
+  out.push_back(make(event_kind::backend_state,
+                     running ? EventSeverity::info : EventSeverity::warning, when, "", state_text_,
+                     text,
+                     fmt::format("BackendState {} -> {} (from the IPN bus)", state_text_, text)));
   state_text_ = text;
   return out;
 }
