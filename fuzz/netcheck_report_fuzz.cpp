@@ -9,7 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    auto r = tsfleet::probe::parse_netcheck_report(std::string_view(reinterpret_cast<const char*>(data), size));
+    auto r = tsfleet::probe::parse_netcheck_report(
+        std::string_view(reinterpret_cast<const char*>(data), size));
     (void)tsfleet::probe::explain_relay(r);
     (void)tsfleet::probe::netcheck_result(r, {"peer"});
   } catch (const tsfleet::Error&) {

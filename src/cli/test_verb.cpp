@@ -1,15 +1,14 @@
 // tsfleet test: probe the live tailnet from this host the way the fleet file says it should work.
 // The logic is in the library (tsfleet/probe/suite.h); this file is options and output.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common.h"
 #include "tsfleet/console.h"
@@ -60,12 +59,16 @@ std::chrono::milliseconds parse_duration(const std::string& option, const std::s
   std::string unit(p, e);
   double ms = -1;
   if (ec == std::errc{} && v >= 0) {
-    if (unit.empty() || unit == "s") ms = v * 1000;
-    else if (unit == "ms") ms = v;
-    else if (unit == "m") ms = v * 60'000;
+    if (unit.empty() || unit == "s")
+      ms = v * 1000;
+    else if (unit == "ms")
+      ms = v;
+    else if (unit == "m")
+      ms = v * 60'000;
   }
   if (ms < 0 || ms > 24.0 * 3600 * 1000)
-    throw Error(ErrorCategory::usage, fmt::format("{} {}: want a duration like 5s, 500ms or 2m", option, text));
+    throw Error(ErrorCategory::usage,
+                fmt::format("{} {}: want a duration like 5s, 500ms or 2m", option, text));
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
@@ -88,14 +91,17 @@ int run_test(const TestOptions& o) {
   if (!self) {
     auto near = closest_match(self_name, names);
     throw Error(ErrorCategory::usage,
-                fmt::format("{} \"{}\" is not a host in the fleet ({}){}: pass --host NAME", o.host ? "--host" : "this host's name",
-                            self_name, fleet.source, near ? fmt::format("; did you mean {}?", *near) : ""));
+                fmt::format("{} \"{}\" is not a host in the fleet ({}){}: pass --host NAME",
+                            o.host ? "--host" : "this host's name", self_name, fleet.source,
+                            near ? fmt::format("; did you mean {}?", *near) : ""));
   }
 
   probe::SuiteOptions so;
   for (const auto& k : o.probes) so.kinds.insert(probe::parse_probe_kind(k));
   if (so.kinds.count(probe::ProbeKind::throughput) && !o.throughput)
-    throw Error(ErrorCategory::usage, "--probe throughput needs --throughput HOST (with `tsfleet probe-server` running there)");
+    throw Error(
+        ErrorCategory::usage,
+        "--probe throughput needs --throughput HOST (with `tsfleet probe-server` running there)");
   so.peers = o.peers;
   if (o.jobs < 1 || o.jobs > 1024) throw Error(ErrorCategory::usage, "--jobs: want 1-1024");
   so.jobs = o.jobs;
@@ -105,14 +111,16 @@ int run_test(const TestOptions& o) {
   so.ping.per_ping = parse_duration("--ping-timeout", o.ping_timeout);
   so.ping.relayed_gap = parse_duration("--ping-interval", o.ping_interval);
   so.interface_name = o.interface_name;
-  if (o.mtu != 0 && (o.mtu < 576 || o.mtu > 65535)) throw Error(ErrorCategory::usage, "--mtu: want 576-65535");
+  if (o.mtu != 0 && (o.mtu < 576 || o.mtu > 65535))
+    throw Error(ErrorCategory::usage, "--mtu: want 576-65535");
   so.interface_mtu = o.mtu;
   so.echo_timeout = parse_duration("--echo-timeout", o.echo_timeout);
   so.dns = probe::parse_dns_server(o.dns_server);
   so.exit_probe_address = o.exit_probe_address;
   for (const auto& rt : o.route_targets) {
     auto eq = rt.find('=');
-    if (eq == std::string::npos) throw Error(ErrorCategory::usage, fmt::format("--route-target {}: want CIDR=ADDR", rt));
+    if (eq == std::string::npos)
+      throw Error(ErrorCategory::usage, fmt::format("--route-target {}: want CIDR=ADDR", rt));
     so.route_targets[rt.substr(0, eq)] = rt.substr(eq + 1);
   }
   so.egress_url = o.egress_url;
@@ -120,10 +128,12 @@ int run_test(const TestOptions& o) {
   so.tailscale_cli = o.tailscale;
   so.socket = o.socket;
   so.throughput_peer = o.throughput;
-  if (o.throughput_port < 1 || o.throughput_port > 65535) throw Error(ErrorCategory::usage, "--throughput-port: want 1-65535");
+  if (o.throughput_port < 1 || o.throughput_port > 65535)
+    throw Error(ErrorCategory::usage, "--throughput-port: want 1-65535");
   so.throughput_port = static_cast<std::uint16_t>(o.throughput_port);
   so.throughput.duration = parse_duration("--throughput-time", o.throughput_time);
-  if (so.throughput.duration > std::chrono::minutes(5)) throw Error(ErrorCategory::usage, "--throughput-time: at most 5m");
+  if (so.throughput.duration > std::chrono::minutes(5))
+    throw Error(ErrorCategory::usage, "--throughput-time: at most 5m");
   so.throughput.max_bytes = o.throughput_bytes;
 
   sys::SystemProcessRunner runner;
@@ -155,30 +165,54 @@ void setup_test(CLI::App& sub, const GlobalOptions&, Runner& run) {
   add_fleet_option(sub, o->fleet);
   sub.add_option("--host", o->host, "This host's name in the fleet (default: the system hostname)");
   sub.add_option("--peer", o->peers, "Only probe this fleet host (repeatable)");
-  sub.add_option("--probe", o->probes, "Only these probes (repeatable): ping icmp mtu dns route exit-node netcheck throughput");
+  sub.add_option(
+      "--probe", o->probes,
+      "Only these probes (repeatable): ping icmp mtu dns route exit-node netcheck throughput");
   sub.add_option("--jobs", o->jobs, "Probes run at the same time (default 32)");
   sub.add_option("--timeout", o->timeout, "The deadline of each probe (default 30s)");
-  sub.add_option("--ping-count", o->ping_count, "Disco pings per peer at most, like tailscale ping -c (default 10; 0: until the deadline)");
-  sub.add_option("--ping-timeout", o->ping_timeout, "Wait for each pong, like tailscale ping --timeout (default 5s)");
-  sub.add_option("--ping-interval", o->ping_interval, "Pause after a relayed pong (default 1s, as tailscale ping)");
-  sub.add_option("--interface", o->interface_name, "The tailscale interface (default: the host plan's, tailscale0)");
+  sub.add_option(
+      "--ping-count", o->ping_count,
+      "Disco pings per peer at most, like tailscale ping -c (default 10; 0: until the deadline)");
+  sub.add_option("--ping-timeout", o->ping_timeout,
+                 "Wait for each pong, like tailscale ping --timeout (default 5s)");
+  sub.add_option("--ping-interval", o->ping_interval,
+                 "Pause after a relayed pong (default 1s, as tailscale ping)");
+  sub.add_option("--interface", o->interface_name,
+                 "The tailscale interface (default: the host plan's, tailscale0)");
   sub.add_option("--mtu", o->mtu, "The MTU to probe up to (default: the interface's, else 1280)");
   sub.add_option("--echo-timeout", o->echo_timeout, "Wait for each ICMP echo reply (default 1s)");
-  sub.add_option("--dns-server", o->dns_server, "Resolver for the MagicDNS probe: ADDR[:PORT] or \"system\" (default 100.100.100.100)");
+  sub.add_option(
+      "--dns-server", o->dns_server,
+      "Resolver for the MagicDNS probe: ADDR[:PORT] or \"system\" (default 100.100.100.100)");
   sub.add_option("--exit-probe-address", o->exit_probe_address,
-                 "An internet address whose route is looked up for the exit-node probe; no packet is sent (default 198.51.100.1)");
-  sub.add_option("--route-target", o->route_targets, "CIDR=ADDR: the address to probe inside an advertised route (default: its first host)");
-  sub.add_option("--egress-url", o->egress_url, "http:// URL that answers with the caller's public address (exit-node egress check)");
-  sub.add_option("--egress-expect", o->egress_expect, "The exit node's public address the egress URL should report");
-  sub.add_option("--tailscale", o->tailscale, "The tailscale CLI, for netcheck (default: tailscale on PATH)");
-  sub.add_option("--socket", o->socket, "tailscaled's LocalAPI socket (default /var/run/tailscale/tailscaled.sock)");
-  sub.add_option("--throughput", o->throughput, "Measure TCP throughput to this fleet host or address (runs `tsfleet probe-server` there)");
+                 "An internet address whose route is looked up for the exit-node probe; no packet "
+                 "is sent (default 198.51.100.1)");
+  sub.add_option(
+      "--route-target", o->route_targets,
+      "CIDR=ADDR: the address to probe inside an advertised route (default: its first host)");
+  sub.add_option(
+      "--egress-url", o->egress_url,
+      "http:// URL that answers with the caller's public address (exit-node egress check)");
+  sub.add_option("--egress-expect", o->egress_expect,
+                 "The exit node's public address the egress URL should report");
+  sub.add_option("--tailscale", o->tailscale,
+                 "The tailscale CLI, for netcheck (default: tailscale on PATH)");
+  sub.add_option("--socket", o->socket,
+                 "tailscaled's LocalAPI socket (default /var/run/tailscale/tailscaled.sock)");
+  sub.add_option(
+      "--throughput", o->throughput,
+      "Measure TCP throughput to this fleet host or address (runs `tsfleet probe-server` there)");
   sub.add_option("--throughput-port", o->throughput_port, "The probe server's port (default 5299)");
-  sub.add_option("--throughput-time", o->throughput_time, "How long to send (default 3s, at most 5m)");
-  sub.add_option("--throughput-bytes", o->throughput_bytes, "Stop after this many bytes (default 4 GiB)");
+  sub.add_option("--throughput-time", o->throughput_time,
+                 "How long to send (default 3s, at most 5m)");
+  sub.add_option("--throughput-bytes", o->throughput_bytes,
+                 "Stop after this many bytes (default 4 GiB)");
   sub.add_flag("--json", o->json, "JSON output (schema_version 1)");
-  sub.footer("Exit codes: 0 every peer direct and every probe passed, 10 some peers only relayed (DERP or peer relay), "
-             "11 some peers unreachable, 1 other probe failures; 2 usage, 3 fleet file, 4 daemon (docs/cli.md).");
+  sub.footer(
+      "Exit codes: 0 every peer direct and every probe passed, 10 some peers only relayed (DERP or "
+      "peer relay), "
+      "11 some peers unreachable, 1 other probe failures; 2 usage, 3 fleet file, 4 daemon "
+      "(docs/cli.md).");
   run = [o] { return run_test(*o); };
 }
 

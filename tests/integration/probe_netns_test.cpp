@@ -5,15 +5,13 @@
 //
 // Needs root and iproute2 (namespaces): skipped with a message otherwise, except under CI
 // (CI=1), where a missing prerequisite fails the test.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "support/dns_responder.h"
 #include "support/fake_daemon.h"
@@ -47,8 +45,8 @@ constexpr const char* kFleet = R"({
 // laptop (100.64.0.2) -- bridge -- gw (100.64.0.1) -- lan (192.168.10.1)
 //                            `--- desk (100.64.0.3)
 // laptop has tailscale's policy routing: `ip rule` to table 52 with the accepted route and the
-// exit node's default route via gw on ts0, a main-table default via a "wan0" (one end of a veth), and MagicDNS
-// (a DNS responder on 100.100.100.100:53 in its namespace).
+// exit node's default route via gw on ts0, a main-table default via a "wan0" (one end of a veth),
+// and MagicDNS (a DNS responder on 100.100.100.100:53 in its namespace).
 struct Lab {
   Netns sw{"sw"}, laptop{"laptop"}, gw{"gw"}, desk{"desk"}, lan{"lan"};
   TempDir dir;
@@ -61,7 +59,8 @@ struct Lab {
     link_veth(laptop, "ts0", "100.64.0.2/10", sw, "p-laptop", "");
     link_veth(gw, "ts0", "100.64.0.1/10", sw, "p-gw", "");
     link_veth(desk, "ts0", "100.64.0.3/10", sw, "p-desk", "");
-    for (const char* port : {"p-laptop", "p-gw", "p-desk"}) sw.ip({"link", "set", port, "master", "br0"});
+    for (const char* port : {"p-laptop", "p-gw", "p-desk"})
+      sw.ip({"link", "set", port, "master", "br0"});
     for (const Netns* n : {&laptop, &gw, &desk}) n->ip({"link", "set", "ts0", "mtu", "1280"});
     // gw routes the LAN.
     link_veth(gw, "lan0", "192.168.10.254/24", lan, "eth0", "192.168.10.1/24");
@@ -74,12 +73,14 @@ struct Lab {
     laptop.ip({"link", "set", "wan0", "up"});
     laptop.ip({"route", "add", "default", "via", "10.99.0.1", "dev", "wan0"});
     laptop.ip({"rule", "add", "pref", "5270", "table", "52"});
-    laptop.ip({"route", "add", "192.168.10.0/24", "via", "100.64.0.1", "dev", "ts0", "table", "52"});
+    laptop.ip(
+        {"route", "add", "192.168.10.0/24", "via", "100.64.0.1", "dev", "ts0", "table", "52"});
     laptop.ip({"route", "add", "default", "via", "100.64.0.1", "dev", "ts0", "table", "52"});
     laptop.ip({"addr", "add", "100.100.100.100/32", "dev", "lo"});
-    dns = std::make_unique<DnsResponder>(std::map<std::string, std::string>{{"gw.tail1234.ts.net", "100.64.0.1"},
-                                                                            {"desk.tail1234.ts.net", "100.64.0.3"}},
-                                         &laptop, "100.100.100.100", 53);
+    dns = std::make_unique<DnsResponder>(
+        std::map<std::string, std::string>{{"gw.tail1234.ts.net", "100.64.0.1"},
+                                           {"desk.tail1234.ts.net", "100.64.0.3"}},
+        &laptop, "100.100.100.100", 53);
     json s = json::parse(read_file(scenario("probe-lab.json")));
     s.merge_patch(scenario_changes);
     write_file(dir / "scenario.json", s.dump());
@@ -89,9 +90,23 @@ struct Lab {
 
   // `tsfleet test --json` run inside laptop's namespace.
   ProcessResult test(std::vector<std::string> extra) const {
-    std::vector<std::string> argv = {TSFLEET_BINARY, "test", "--json", "--fleet", (dir / "fleet.json").string(),
-                                     "--host", "laptop", "--socket", daemon->socket().string(), "--interface", "ts0",
-                                     "--ping-count", "2", "--ping-interval", "0", "--echo-timeout", "300ms"};
+    std::vector<std::string> argv = {TSFLEET_BINARY,
+                                     "test",
+                                     "--json",
+                                     "--fleet",
+                                     (dir / "fleet.json").string(),
+                                     "--host",
+                                     "laptop",
+                                     "--socket",
+                                     daemon->socket().string(),
+                                     "--interface",
+                                     "ts0",
+                                     "--ping-count",
+                                     "2",
+                                     "--ping-interval",
+                                     "0",
+                                     "--echo-timeout",
+                                     "300ms"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return laptop.exec(argv);
   }
@@ -133,12 +148,15 @@ TEST_CASE("tsfleet test on a healthy lab: every expectation of the fleet passes,
     CHECK(outcome(j, "mtu", peer) == "PASS");
     CHECK(outcome(j, "magicdns", peer) == "PASS");
   }
-  CHECK(outcome(j, "subnet-route", "gw") == "PASS");  // laptop accepts routes, gw offers 192.168.10.0/24
-  CHECK(outcome(j, "exit-node", "gw") == "PASS");     // laptop uses gw as exit node
-  CHECK_THAT(result_of(j, "exit-node", "gw")["summary"].get<std::string>(), Catch::Contains("table 52"));
+  CHECK(outcome(j, "subnet-route", "gw") ==
+        "PASS");  // laptop accepts routes, gw offers 192.168.10.0/24
+  CHECK(outcome(j, "exit-node", "gw") == "PASS");  // laptop uses gw as exit node
+  CHECK_THAT(result_of(j, "exit-node", "gw")["summary"].get<std::string>(),
+             Catch::Contains("table 52"));
   CHECK_THAT(result_of(j, "mtu", "gw")["summary"].get<std::string>(), Catch::Contains("1280-byte"));
   // Raw socket here: ping_group_range is "1 0" in a fresh namespace.
-  CHECK_THAT(result_of(j, "icmp", "gw")["detail"].get<std::string>(), Catch::Contains("raw ICMP socket"));
+  CHECK_THAT(result_of(j, "icmp", "gw")["detail"].get<std::string>(),
+             Catch::Contains("raw ICMP socket"));
   REQUIRE(j["peers"].size() == 2);
   CHECK(j["peers"][0]["path"] == "direct");
   CHECK(lab.dns->queries() >= 2);
@@ -150,7 +168,8 @@ TEST_CASE("tsfleet test uses an ICMP datagram socket where ping_group_range allo
   lab.laptop.sysctl("net.ipv4.ping_group_range", "0 2147483647");
   json j = results(lab.test({"--probe", "icmp", "--peer", "desk"}));
   CHECK(outcome(j, "icmp", "desk") == "PASS");
-  CHECK_THAT(result_of(j, "icmp", "desk")["detail"].get<std::string>(), Catch::Contains("datagram socket"));
+  CHECK_THAT(result_of(j, "icmp", "desk")["detail"].get<std::string>(),
+             Catch::Contains("datagram socket"));
 }
 
 TEST_CASE("tsfleet test: a link that is down fails ICMP and MTU at the IP layer") {
@@ -161,7 +180,8 @@ TEST_CASE("tsfleet test: a link that is down fails ICMP and MTU at the IP layer"
   json j = results(r);
   INFO(j.dump(2));
   CHECK(outcome(j, "icmp", "desk") == "FAIL");
-  CHECK_THAT(result_of(j, "icmp", "desk")["detail"].get<std::string>(), Catch::Contains("layer: IP"));
+  CHECK_THAT(result_of(j, "icmp", "desk")["detail"].get<std::string>(),
+             Catch::Contains("layer: IP"));
   CHECK(outcome(j, "mtu", "desk") == "FAIL");
   CHECK(outcome(j, "icmp", "gw") == "PASS");
   CHECK(r.exit_code == 1);
@@ -196,16 +216,20 @@ TEST_CASE("tsfleet test: DNS answering wrong, or not at all, fails MagicDNS") {
   CHECK(outcome(j, "magicdns", "gw") == "PASS");
   json d = result_of(j, "magicdns", "desk");
   CHECK(d["outcome"] == "FAIL");
-  CHECK_THAT(d["summary"].get<std::string>(), Catch::Contains("100.64.0.99") && Catch::Contains("100.64.0.3"));
+  CHECK_THAT(d["summary"].get<std::string>(),
+             Catch::Contains("100.64.0.99") && Catch::Contains("100.64.0.3"));
 
-  // A resolver address where nothing answers: the probe says so, and the option points it elsewhere.
+  // A resolver address where nothing answers: the probe says so, and the option points it
+  // elsewhere.
   json none = results(lab.test({"--probe", "dns", "--peer", "gw", "--dns-server", "127.0.0.1:9"}));
   json g = result_of(none, "magicdns", "gw");
   CHECK(g["outcome"] == "FAIL");
   CHECK_THAT(g["summary"].get<std::string>(), Catch::Contains("127.0.0.1:9"));
 }
 
-TEST_CASE("tsfleet test: a missing subnet route and an exit node out of the path fail at the routing layer") {
+TEST_CASE(
+    "tsfleet test: a missing subnet route and an exit node out of the path fail at the routing "
+    "layer") {
   if (!lab_available()) return;
   Lab lab;
   lab.laptop.ip({"route", "del", "192.168.10.0/24", "table", "52"});
@@ -234,14 +258,22 @@ TEST_CASE("tsfleet test: a subnet router that does not forward is named as the f
   CHECK_THAT(route["detail"].get<std::string>(), Catch::Contains("subnet router gw"));
 }
 
-TEST_CASE("tsfleet test: a relayed client gives exit 10 and netcheck explains it; no pong gives exit 11") {
+TEST_CASE(
+    "tsfleet test: a relayed client gives exit 10 and netcheck explains it; no pong gives exit "
+    "11") {
   if (!lab_available()) return;
-  json relayed = {{"ping", {{"100.64.0.3", {{"NodeIP", "100.64.0.3"}, {"NodeName", "desk"}, {"LatencySeconds", 0.031},
-                                            {"DERPRegionID", 4}, {"DERPRegionCode", "fra"}}}}}};
+  json relayed = {{"ping",
+                   {{"100.64.0.3",
+                     {{"NodeIP", "100.64.0.3"},
+                      {"NodeName", "desk"},
+                      {"LatencySeconds", 0.031},
+                      {"DERPRegionID", 4},
+                      {"DERPRegionCode", "fra"}}}}}};
   Lab lab(relayed);
   // A tailscale CLI stand-in that prints a recorded hard-NAT report.
   auto cli = lab.dir / "tailscale";
-  write_file(cli, "#!/bin/sh\ncat '" + (source_dir() / "tests/fixtures/netcheck/hard-nat.json").string() + "'\n");
+  write_file(cli, "#!/bin/sh\ncat '" +
+                      (source_dir() / "tests/fixtures/netcheck/hard-nat.json").string() + "'\n");
   std::filesystem::permissions(cli, std::filesystem::perms::owner_all);
   auto r = lab.test({"--probe", "ping", "--probe", "netcheck", "--tailscale", cli.string()});
   json j = results(r);
@@ -251,7 +283,8 @@ TEST_CASE("tsfleet test: a relayed client gives exit 10 and netcheck explains it
   CHECK(outcome(j, "ping", "gw") == "PASS");
   json nc = result_of(j, "netcheck", "laptop");
   REQUIRE_FALSE(nc.is_null());
-  CHECK_THAT(nc["summary"].get<std::string>(), Catch::Contains("hard NAT") && Catch::Contains("relayed: desk"));
+  CHECK_THAT(nc["summary"].get<std::string>(),
+             Catch::Contains("hard NAT") && Catch::Contains("relayed: desk"));
 
   Lab dead(json{{"ping", {{"100.64.0.3", {{"hang", true}}}}}});
   auto d = dead.test({"--probe", "ping", "--ping-timeout", "300ms"});
@@ -271,8 +304,8 @@ TEST_CASE("tsfleet test --throughput measures TCP to a probe server on the other
   lab.gw.run_inside([&] { server = std::make_unique<probe::ProbeServer>(so); });
   std::atomic<bool> stop{false};
   std::thread t([&] { server->serve(stop); });
-  auto r = lab.test({"--probe", "throughput", "--throughput", "gw", "--throughput-port", std::to_string(server->port()),
-                     "--throughput-time", "500ms"});
+  auto r = lab.test({"--probe", "throughput", "--throughput", "gw", "--throughput-port",
+                     std::to_string(server->port()), "--throughput-time", "500ms"});
   stop = true;
   t.join();
   json j = results(r);
@@ -286,6 +319,7 @@ TEST_CASE("tsfleet test --throughput measures TCP to a probe server on the other
   auto none = lab.test({"--probe", "throughput", "--throughput", "gw", "--throughput-port", "9"});
   json nj = results(none);
   CHECK(result_of(nj, "throughput", "gw")["outcome"] == "FAIL");
-  CHECK_THAT(result_of(nj, "throughput", "gw")["fix"].get<std::string>(), Catch::Contains("probe-server"));
+  CHECK_THAT(result_of(nj, "throughput", "gw")["fix"].get<std::string>(),
+             Catch::Contains("probe-server"));
   CHECK(none.exit_code == 1);
 }

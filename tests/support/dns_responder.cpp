@@ -24,13 +24,14 @@ std::string lower(std::string s) {
 }
 }  // namespace
 
-DnsResponder::DnsResponder(std::map<std::string, std::string> a_records, const Netns* ns, const std::string& address,
-                           std::uint16_t port)
+DnsResponder::DnsResponder(std::map<std::string, std::string> a_records, const Netns* ns,
+                           const std::string& address, std::uint16_t port)
     : address_(address) {
   for (auto& [k, v] : a_records) records_[lower(k)] = v;
   auto open = [&] {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error(std::string("dns responder: socket: ") + std::strerror(errno));
+    if (fd_ < 0)
+      throw std::runtime_error(std::string("dns responder: socket: ") + std::strerror(errno));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -41,8 +42,10 @@ DnsResponder::DnsResponder(std::map<std::string, std::string> a_records, const N
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
   };
-  if (ns) ns->run_inside(open);
-  else open();
+  if (ns)
+    ns->run_inside(open);
+  else
+    open();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -91,7 +94,7 @@ void DnsResponder::loop() {
       if (it != records_.end()) answer = it->second;
     }
     std::vector<std::uint8_t> r(q, q + question_end);
-    r[2] = 0x84 | (q[2] & 0x01);  // QR, AA, copy RD
+    r[2] = 0x84 | (q[2] & 0x01);          // QR, AA, copy RD
     r[3] = answer.empty() ? 0x03 : 0x00;  // NXDOMAIN or NOERROR
     r[4] = 0;
     r[5] = 1;

@@ -29,7 +29,9 @@ ProcessResult must(const std::vector<std::string>& argv) {
   ProcessOptions o;
   o.timeout_seconds = 30;
   auto r = run_process(argv, o);
-  if (r.exit_code != 0) throw std::runtime_error("`" + join(argv) + "` failed (" + std::to_string(r.exit_code) + "): " + r.err);
+  if (r.exit_code != 0)
+    throw std::runtime_error("`" + join(argv) + "` failed (" + std::to_string(r.exit_code) +
+                             "): " + r.err);
   return r;
 }
 
@@ -63,7 +65,8 @@ std::optional<std::string> netns_unavailable() {
 Netns::Netns(const std::string& tag) {
   sweep_stale();
   static std::atomic<int> counter{0};
-  name_ = std::string(kPrefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + tag;
+  name_ = std::string(kPrefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+          "-" + tag;
   must({"ip", "netns", "add", name_});
   try {
     ip({"link", "set", "lo", "up"});
@@ -81,7 +84,8 @@ void Netns::ip(const std::vector<std::string>& args) const {
   must(argv);
 }
 
-ProcessResult Netns::exec(const std::vector<std::string>& argv, const ProcessOptions& options) const {
+ProcessResult Netns::exec(const std::vector<std::string>& argv,
+                          const ProcessOptions& options) const {
   std::vector<std::string> full = {"ip", "netns", "exec", name_};
   full.insert(full.end(), argv.begin(), argv.end());
   return run_process(full, options);
@@ -89,7 +93,8 @@ ProcessResult Netns::exec(const std::vector<std::string>& argv, const ProcessOpt
 
 void Netns::sysctl(const std::string& key, const std::string& value) const {
   auto r = exec({"sysctl", "-q", "-w", key + "=" + value});
-  if (r.exit_code != 0) throw std::runtime_error("sysctl " + key + " in " + name_ + " failed: " + r.err);
+  if (r.exit_code != 0)
+    throw std::runtime_error("sysctl " + key + " in " + name_ + " failed: " + r.err);
 }
 
 void Netns::run_inside(const std::function<void()>& fn) const {

@@ -28,7 +28,8 @@ class Netns {
   // `ip -n NAME <args...>`; throws std::runtime_error (with the command and stderr) on failure.
   void ip(const std::vector<std::string>& args) const;
   // `ip netns exec NAME <argv...>`, not throwing.
-  ProcessResult exec(const std::vector<std::string>& argv, const ProcessOptions& options = {}) const;
+  ProcessResult exec(const std::vector<std::string>& argv,
+                     const ProcessOptions& options = {}) const;
   // `sysctl -w key=value` inside the namespace (throws on failure).
   void sysctl(const std::string& key, const std::string& value) const;
   // Runs `fn` on a thread that has joined this namespace: sockets it creates live here.

@@ -1,7 +1,6 @@
 // Parsers of the test probes: ICMP replies, DNS answers, `ip route get` text, netcheck reports.
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <vector>
 
@@ -21,7 +20,8 @@ using Bytes = std::vector<std::uint8_t>;
 namespace {
 
 // An IPv4 header (20 bytes) from src to dst carrying `icmp`.
-Bytes ip_packet(const Bytes& icmp, std::array<std::uint8_t, 4> src, std::array<std::uint8_t, 4> dst) {
+Bytes ip_packet(const Bytes& icmp, std::array<std::uint8_t, 4> src,
+                std::array<std::uint8_t, 4> dst) {
   Bytes p = {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0};
   std::size_t total = 20 + icmp.size();
   p[2] = static_cast<std::uint8_t>(total >> 8);
@@ -163,12 +163,14 @@ TEST_CASE("--dns-server accepts ADDR, ADDR:PORT and system") {
 }
 
 TEST_CASE("ip route get: the policy table of an exit node, a gateway, errors") {
-  auto t52 = parse_ip_route_get("198.51.100.1 dev tailscale0 table 52 src 100.64.0.2 uid 0 \n    cache \n");
+  auto t52 = parse_ip_route_get(
+      "198.51.100.1 dev tailscale0 table 52 src 100.64.0.2 uid 0 \n    cache \n");
   REQUIRE(t52.ok);
   CHECK(t52.dev == "tailscale0");
   CHECK(t52.table == "52");
   CHECK(t52.src == "100.64.0.2");
-  auto gw = parse_ip_route_get("198.51.100.1 via 192.168.1.1 dev enp5s0 src 192.168.1.20 uid 1000 \n    cache");
+  auto gw = parse_ip_route_get(
+      "198.51.100.1 via 192.168.1.1 dev enp5s0 src 192.168.1.20 uid 1000 \n    cache");
   REQUIRE(gw.ok);
   CHECK(gw.dev == "enp5s0");
   CHECK(gw.via == "192.168.1.1");

@@ -1,8 +1,7 @@
 // tailscale ping semantics, the concurrent runner, the exit-code rule and the suite's use of the
 // HostPlan, against a scripted LocalApi and a scripted process runner (no network).
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -31,8 +30,11 @@ struct ScriptedApi final : localapi::LocalApi {
   localapi::Status status(const localapi::CallOptions&) override { return st; }
   localapi::Status status_without_peers(const localapi::CallOptions&) override { return st; }
   localapi::Prefs prefs(const localapi::CallOptions&) override { return {}; }
-  localapi::Prefs patch_prefs(const localapi::PrefsPatch&, const localapi::CallOptions&) override { return {}; }
-  PingResult ping(std::string_view ip, localapi::PingType, int, const localapi::CallOptions&) override {
+  localapi::Prefs patch_prefs(const localapi::PrefsPatch&, const localapi::CallOptions&) override {
+    return {};
+  }
+  PingResult ping(std::string_view ip, localapi::PingType, int,
+                  const localapi::CallOptions&) override {
     std::lock_guard lk(mu);
     ++calls[std::string(ip)];
     auto& q = script[std::string(ip)];
@@ -166,10 +168,11 @@ TEST_CASE("run_concurrently keeps task order, bounds parallelism and turns excep
                        return r;
                      }});
   std::size_t calls = 0;
-  auto results = run_concurrently(std::move(tasks), 3, [&](std::size_t, std::size_t total, const std::string&) {
-    ++calls;
-    CHECK(total == 12);
-  });
+  auto results = run_concurrently(std::move(tasks), 3,
+                                  [&](std::size_t, std::size_t total, const std::string&) {
+                                    ++calls;
+                                    CHECK(total == 12);
+                                  });
   REQUIRE(results.size() == 12);
   CHECK(results[0].check == "t0");
   CHECK(results[11].check == "t11");
@@ -241,19 +244,32 @@ struct Setup {
       struct Ref final : localapi::LocalApi {
         std::shared_ptr<ScriptedApi> a;
         localapi::Status status(const localapi::CallOptions& o) override { return a->status(o); }
-        localapi::Status status_without_peers(const localapi::CallOptions& o) override { return a->status(o); }
+        localapi::Status status_without_peers(const localapi::CallOptions& o) override {
+          return a->status(o);
+        }
         localapi::Prefs prefs(const localapi::CallOptions& o) override { return a->prefs(o); }
-        localapi::Prefs patch_prefs(const localapi::PrefsPatch& p, const localapi::CallOptions& o) override {
+        localapi::Prefs patch_prefs(const localapi::PrefsPatch& p,
+                                    const localapi::CallOptions& o) override {
           return a->patch_prefs(p, o);
         }
-        PingResult ping(std::string_view ip, localapi::PingType t, int s, const localapi::CallOptions& o) override {
+        PingResult ping(std::string_view ip, localapi::PingType t, int s,
+                        const localapi::CallOptions& o) override {
           return a->ping(ip, t, s, o);
         }
-        localapi::WhoIs whois(std::string_view x, const localapi::CallOptions& o) override { return a->whois(x, o); }
-        localapi::DerpMap derp_map(const localapi::CallOptions& o) override { return a->derp_map(o); }
-        std::string check_ip_forwarding(const localapi::CallOptions& o) override { return a->check_ip_forwarding(o); }
-        std::string user_metrics(const localapi::CallOptions& o) override { return a->user_metrics(o); }
-        void watch_ipn_bus(const localapi::NotifyCallback& c, const localapi::WatchOptions& o) override {
+        localapi::WhoIs whois(std::string_view x, const localapi::CallOptions& o) override {
+          return a->whois(x, o);
+        }
+        localapi::DerpMap derp_map(const localapi::CallOptions& o) override {
+          return a->derp_map(o);
+        }
+        std::string check_ip_forwarding(const localapi::CallOptions& o) override {
+          return a->check_ip_forwarding(o);
+        }
+        std::string user_metrics(const localapi::CallOptions& o) override {
+          return a->user_metrics(o);
+        }
+        void watch_ipn_bus(const localapi::NotifyCallback& c,
+                           const localapi::WatchOptions& o) override {
           a->watch_ipn_bus(c, o);
         }
       };
@@ -285,7 +301,8 @@ const Result* find(const SuiteReport& r, const std::string& check, const std::st
 
 }  // namespace
 
-TEST_CASE("the suite pings every other fleet host; a relayed router fails its expectation (exit 10)") {
+TEST_CASE(
+    "the suite pings every other fleet host; a relayed router fails its expectation (exit 10)") {
   Setup s;
   s.api->script["100.64.0.1"] = {derp()};
   s.api->script["100.64.0.3"] = {direct()};
@@ -304,7 +321,8 @@ TEST_CASE("the suite pings every other fleet host; a relayed router fails its ex
   CHECK(j["peers"][0]["path"] == "derp");
 }
 
-TEST_CASE("the suite: an offline fleet host and one absent from the tailnet are unreachable (exit 11)") {
+TEST_CASE(
+    "the suite: an offline fleet host and one absent from the tailnet are unreachable (exit 11)") {
   Setup s;
   s.api->script["100.64.0.1"] = {direct()};
   s.api->script["100.64.0.3"] = {direct()};
@@ -347,7 +365,8 @@ TEST_CASE("the suite checks the exit node route only on a host that uses one") {
   CHECK(find(rep, "exit-node", "gw") == nullptr);
 }
 
-TEST_CASE("the suite refuses an unknown --peer with a suggestion, and a daemon that is not Running") {
+TEST_CASE(
+    "the suite refuses an unknown --peer with a suggestion, and a daemon that is not Running") {
   Setup s;
   auto o = ping_only();
   o.peers = {"dsek"};
@@ -369,7 +388,8 @@ TEST_CASE("the suite refuses an unknown --peer with a suggestion, and a daemon t
   }
 }
 
-TEST_CASE("a transient LocalAPI transport error is retried; a persistent one ends the ping as an error") {
+TEST_CASE(
+    "a transient LocalAPI transport error is retried; a persistent one ends the ping as an error") {
   struct Flaky final : localapi::LocalApi {
     int failures_left;
     int calls = 0;
@@ -377,10 +397,16 @@ TEST_CASE("a transient LocalAPI transport error is retried; a persistent one end
     localapi::Status status(const localapi::CallOptions&) override { return {}; }
     localapi::Status status_without_peers(const localapi::CallOptions&) override { return {}; }
     localapi::Prefs prefs(const localapi::CallOptions&) override { return {}; }
-    localapi::Prefs patch_prefs(const localapi::PrefsPatch&, const localapi::CallOptions&) override { return {}; }
-    PingResult ping(std::string_view, localapi::PingType, int, const localapi::CallOptions&) override {
+    localapi::Prefs patch_prefs(const localapi::PrefsPatch&,
+                                const localapi::CallOptions&) override {
+      return {};
+    }
+    PingResult ping(std::string_view, localapi::PingType, int,
+                    const localapi::CallOptions&) override {
       ++calls;
-      if (failures_left-- > 0) throw Error(ErrorCategory::daemon, "POST /localapi/v0/ping: Transport endpoint is not connected");
+      if (failures_left-- > 0)
+        throw Error(ErrorCategory::daemon,
+                    "POST /localapi/v0/ping: Transport endpoint is not connected");
       return direct();
     }
     localapi::WhoIs whois(std::string_view, const localapi::CallOptions&) override { return {}; }

@@ -15,13 +15,14 @@ inline constexpr std::string_view kMagicDnsAddress = "100.100.100.100";
 
 // A standard query (RD set) for `name` (with or without the trailing dot) of `qtype`
 // (1 = A, 28 = AAAA). Throws Error(usage) for a name that is not a valid DNS name.
-std::vector<std::uint8_t> build_dns_query(std::uint16_t id, std::string_view name, std::uint16_t qtype = 1);
+std::vector<std::uint8_t> build_dns_query(std::uint16_t id, std::string_view name,
+                                          std::uint16_t qtype = 1);
 
 struct DnsMessage {
   std::uint16_t id = 0;
-  bool response = false;  // QR bit
-  bool truncated = false; // TC bit
-  int rcode = 0;          // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, ...
+  bool response = false;               // QR bit
+  bool truncated = false;              // TC bit
+  int rcode = 0;                       // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, ...
   std::vector<std::string> questions;  // names, lower-case, without the trailing dot
   std::vector<std::string> a;          // IPv4 answers (dotted quad)
   std::vector<std::string> aaaa;       // IPv6 answers
@@ -53,6 +54,7 @@ struct Resolution {
 
 // Resolves the IPv4 addresses of `name`. With a server address: one query, one retry, within
 // `timeout` in total. With the system resolver: getaddrinfo (its own timeouts apply).
-Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chrono::milliseconds timeout);
+Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
+                        std::chrono::milliseconds timeout);
 
 }  // namespace tsfleet::probe

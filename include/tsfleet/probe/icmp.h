@@ -18,10 +18,11 @@ namespace tsfleet::probe {
 
 // One ICMPv4 message as received, with the fields the probes look at.
 struct IcmpPacket {
-  std::uint8_t type = 0;  // 0 echo reply, 3 destination unreachable, 8 echo request, 11 time exceeded
+  std::uint8_t type =
+      0;  // 0 echo reply, 3 destination unreachable, 8 echo request, 11 time exceeded
   std::uint8_t code = 0;
-  std::uint16_t id = 0, seq = 0;  // echo id and sequence (for errors: of the embedded echo)
-  std::string source;             // sender (raw sockets only, from the IP header), dotted quad
+  std::uint16_t id = 0, seq = 0;    // echo id and sequence (for errors: of the embedded echo)
+  std::string source;               // sender (raw sockets only, from the IP header), dotted quad
   std::size_t ip_total_length = 0;  // raw sockets: the IP header's total length
   std::size_t payload_size = 0;     // bytes after the 8-byte ICMP header
   bool checksum_ok = false;
@@ -35,7 +36,8 @@ struct IcmpPacket {
 // Parses an ICMPv4 message. `with_ip_header`: the bytes start with the IPv4 header (raw
 // sockets); otherwise they start with the ICMP header (datagram sockets). Any bytes: malformed
 // or truncated input gives nullopt, never a read past `bytes`.
-std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes, bool with_ip_header);
+std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes,
+                                            bool with_ip_header);
 
 // The Internet checksum (RFC 1071) of `bytes`.
 std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes);

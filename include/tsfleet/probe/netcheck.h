@@ -25,12 +25,14 @@ struct NetcheckReport {
 
 // Parses the JSON report. Lenient like the LocalAPI types: absent or wrong-typed keys keep their
 // defaults. Throws Error(input) for text that is not a JSON object (naming `what`).
-NetcheckReport parse_netcheck_report(std::string_view json, std::string_view what = "netcheck JSON");
+NetcheckReport parse_netcheck_report(std::string_view json,
+                                     std::string_view what = "netcheck JSON");
 
 // Runs `<tailscale> netcheck --format=json` (with --socket when given). Throws Error(io) when the
 // CLI cannot be started, Error(daemon) when it fails (with its stderr), Error(timeout).
 NetcheckReport run_netcheck(sys::ProcessRunner& runner, const std::string& tailscale,
-                            const std::optional<std::string>& socket, std::chrono::milliseconds timeout);
+                            const std::optional<std::string>& socket,
+                            std::chrono::milliseconds timeout);
 
 // Why peers may be relayed, one reason a line ("" when the report shows nothing against a direct
 // path): UDP blocked, hard NAT (mapping varies by destination), no port mapping, captive portal.

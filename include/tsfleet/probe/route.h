@@ -12,12 +12,12 @@ namespace tsfleet::probe {
 struct RouteLookup {
   bool ok = false;
   std::string destination;
-  std::string dev;      // output interface
-  std::string via;      // gateway, "" when on-link
-  std::string src;      // preferred source
-  std::string table;    // "" for main
-  std::string type;     // "unicast" (default), "local", "unreachable", "blackhole", ...
-  std::string error;    // when !ok: what ip said (e.g. "Network is unreachable")
+  std::string dev;    // output interface
+  std::string via;    // gateway, "" when on-link
+  std::string src;    // preferred source
+  std::string table;  // "" for main
+  std::string type;   // "unicast" (default), "local", "unreachable", "blackhole", ...
+  std::string error;  // when !ok: what ip said (e.g. "Network is unreachable")
 };
 
 // Parses the text `ip route get` prints for one destination. Garbage gives ok=false.

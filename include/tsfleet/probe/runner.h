@@ -12,12 +12,13 @@
 namespace tsfleet::probe {
 
 struct ProbeTask {
-  std::string label;             // "ping p620", for progress
-  std::function<Result()> run;   // exceptions become a FAIL result naming the label
+  std::string label;            // "ping p620", for progress
+  std::function<Result()> run;  // exceptions become a FAIL result naming the label
 };
 
 // Results in task order. `progress(done, total, label)` is called (serialised) after each task.
-std::vector<Result> run_concurrently(std::vector<ProbeTask> tasks, int jobs,
-                                     const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});
+std::vector<Result> run_concurrently(
+    std::vector<ProbeTask> tasks, int jobs,
+    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});
 
 }  // namespace tsfleet::probe

@@ -1,6 +1,7 @@
 #include "tsfleet/probe/dns.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,8 +14,6 @@
 #include <charconv>
 #include <cstring>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "tsfleet/error.h"
 
@@ -64,17 +63,31 @@ bool read_name(std::span<const std::uint8_t> msg, std::size_t& pos, std::string&
 
 }  // namespace
 
-std::vector<std::uint8_t> build_dns_query(std::uint16_t id, std::string_view name, std::uint16_t qtype) {
+std::vector<std::uint8_t> build_dns_query(std::uint16_t id, std::string_view name,
+                                          std::uint16_t qtype) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.size() > 253) throw Error(ErrorCategory::usage, fmt::format("not a DNS name: \"{}\"", name));
-  std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0x00, 0, 1,
-                                 0, 0, 0, 0, 0, 0};
+  if (name.empty() || name.size() > 253)
+    throw Error(ErrorCategory::usage, fmt::format("not a DNS name: \"{}\"", name));
+  std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8),
+                                 static_cast<std::uint8_t>(id),
+                                 0x01,
+                                 0x00,
+                                 0,
+                                 1,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0};
   std::size_t start = 0;
   while (start <= name.size()) {
     std::size_t dot = name.find('.', start);
-    std::string_view label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty() || label.size() > 63)
-      throw Error(ErrorCategory::usage, fmt::format("not a DNS name: \"{}\" (empty or too long label)", name));
+      throw Error(ErrorCategory::usage,
+                  fmt::format("not a DNS name: \"{}\" (empty or too long label)", name));
     q.push_back(static_cast<std::uint8_t>(label.size()));
     q.insert(q.end(), label.begin(), label.end());
     if (dot == std::string_view::npos) break;
@@ -129,13 +142,20 @@ std::optional<DnsMessage> parse_dns_message(std::span<const std::uint8_t> b) {
 
 std::string_view rcode_name(int rcode) noexcept {
   switch (rcode) {
-    case 0: return "NOERROR";
-    case 1: return "FORMERR";
-    case 2: return "SERVFAIL";
-    case 3: return "NXDOMAIN";
-    case 4: return "NOTIMP";
-    case 5: return "REFUSED";
-    default: return "RCODE";
+    case 0:
+      return "NOERROR";
+    case 1:
+      return "FORMERR";
+    case 2:
+      return "SERVFAIL";
+    case 3:
+      return "NXDOMAIN";
+    case 4:
+      return "NOTIMP";
+    case 5:
+      return "REFUSED";
+    default:
+      return "RCODE";
   }
 }
 
@@ -158,18 +178,23 @@ DnsServer parse_dns_server(std::string_view text) {
     unsigned v = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
     if (ec != std::errc{} || p != port.data() + port.size() || v == 0 || v > 65535)
-      throw Error(ErrorCategory::usage, fmt::format("--dns-server {}: the port must be 1-65535", text));
+      throw Error(ErrorCategory::usage,
+                  fmt::format("--dns-server {}: the port must be 1-65535", text));
     s.port = static_cast<std::uint16_t>(v);
   }
   in_addr a{};
   if (::inet_pton(AF_INET, std::string(addr).c_str(), &a) != 1)
-    throw Error(ErrorCategory::usage,
-                fmt::format("--dns-server {}: want an IPv4 address, ADDR:PORT or \"system\" (e.g. 100.100.100.100)", text));
+    throw Error(
+        ErrorCategory::usage,
+        fmt::format(
+            "--dns-server {}: want an IPv4 address, ADDR:PORT or \"system\" (e.g. 100.100.100.100)",
+            text));
   s.address = std::string(addr);
   return s;
 }
 
-Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chrono::milliseconds timeout) {
+Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
+                        std::chrono::milliseconds timeout) {
   Resolution res;
   std::string host(name);
   if (!host.empty() && host.back() == '.') host.pop_back();
@@ -180,7 +205,7 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chr
     addrinfo* list = nullptr;
     int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
     if (rc != 0) {
-      res.status = (rc == EAI_NONAME) ? Resolution::Status::nxdomain
+      res.status = (rc == EAI_NONAME)  ? Resolution::Status::nxdomain
                    : (rc == EAI_AGAIN) ? Resolution::Status::timeout
                                        : Resolution::Status::error;
       res.message = fmt::format("the system resolver: {}", ::gai_strerror(rc));
@@ -191,7 +216,8 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chr
       auto* sin = reinterpret_cast<sockaddr_in*>(i->ai_addr);
       if (::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text)) {
         std::string t(text);
-        if (std::find(res.addresses.begin(), res.addresses.end(), t) == res.addresses.end()) res.addresses.push_back(t);
+        if (std::find(res.addresses.begin(), res.addresses.end(), t) == res.addresses.end())
+          res.addresses.push_back(t);
       }
     }
     ::freeaddrinfo(list);
@@ -234,12 +260,14 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chr
     }
     if (::send(fd, q.data(), q.size(), 0) < 0) {
       res.status = Resolution::Status::error;
-      res.message = fmt::format("sending the query to {} failed: {}", server.to_string(), std::strerror(errno));
+      res.message = fmt::format("sending the query to {} failed: {}", server.to_string(),
+                                std::strerror(errno));
       return res;
     }
     auto try_deadline = attempt == 0 ? std::min(deadline, Clock::now() + per_try) : deadline;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(try_deadline - Clock::now()).count();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(try_deadline - Clock::now())
+                      .count();
       if (left <= 0) break;
       pollfd p{fd, POLLIN, 0};
       int n = ::poll(&p, 1, static_cast<int>(left));
@@ -250,7 +278,8 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chr
       if (r < 0) {
         if (errno == ECONNREFUSED) {
           res.status = Resolution::Status::server_error;
-          res.message = fmt::format("{} refused the query (nothing listens on the port)", server.to_string());
+          res.message =
+              fmt::format("{} refused the query (nothing listens on the port)", server.to_string());
           return res;
         }
         continue;
@@ -262,11 +291,13 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server, std::chr
         res.message = fmt::format("{} answered NXDOMAIN for {}", server.to_string(), host);
       } else if (m->rcode != 0) {
         res.status = Resolution::Status::server_error;
-        res.message = fmt::format("{} answered {} for {}", server.to_string(), rcode_name(m->rcode), host);
+        res.message =
+            fmt::format("{} answered {} for {}", server.to_string(), rcode_name(m->rcode), host);
       } else {
         res.addresses = m->a;
         res.status = m->a.empty() ? Resolution::Status::no_answer : Resolution::Status::ok;
-        if (m->a.empty()) res.message = fmt::format("{} gave no A record for {}", server.to_string(), host);
+        if (m->a.empty())
+          res.message = fmt::format("{} gave no A record for {}", server.to_string(), host);
       }
       return res;
     }

@@ -1,6 +1,7 @@
 #include "tsfleet/probe/icmp.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -14,8 +15,6 @@
 #include <random>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "tsfleet/error.h"
 
 namespace tsfleet::probe {
@@ -24,7 +23,9 @@ namespace {
 
 std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 
-std::string dotted(const std::uint8_t* p) { return fmt::format("{}.{}.{}.{}", p[0], p[1], p[2], p[3]); }
+std::string dotted(const std::uint8_t* p) {
+  return fmt::format("{}.{}.{}.{}", p[0], p[1], p[2], p[3]);
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -33,13 +34,15 @@ using Clock = std::chrono::steady_clock;
 std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
   std::uint32_t sum = 0;
   std::size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
+  for (; i + 1 < bytes.size(); i += 2)
+    sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
   if (i < bytes.size()) sum += static_cast<std::uint32_t>(bytes[i] << 8);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
-std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes, bool with_ip_header) {
+std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes,
+                                            bool with_ip_header) {
   IcmpPacket p;
   std::span<const std::uint8_t> icmp = bytes;
   if (with_ip_header) {
@@ -81,15 +84,22 @@ std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes,
   return p;
 }
 
-std::string_view to_string(IcmpSocketKind k) noexcept { return k == IcmpSocketKind::datagram ? "datagram" : "raw"; }
+std::string_view to_string(IcmpSocketKind k) noexcept {
+  return k == IcmpSocketKind::datagram ? "datagram" : "raw";
+}
 
 std::string_view to_string(EchoOutcome::Status s) noexcept {
   switch (s) {
-    case EchoOutcome::Status::reply: return "reply";
-    case EchoOutcome::Status::timeout: return "timeout";
-    case EchoOutcome::Status::too_big: return "too big";
-    case EchoOutcome::Status::unreachable: return "unreachable";
-    case EchoOutcome::Status::error: return "error";
+    case EchoOutcome::Status::reply:
+      return "reply";
+    case EchoOutcome::Status::timeout:
+      return "timeout";
+    case EchoOutcome::Status::too_big:
+      return "too big";
+    case EchoOutcome::Status::unreachable:
+      return "unreachable";
+    case EchoOutcome::Status::error:
+      return "error";
   }
   return "error";
 }
@@ -101,7 +111,8 @@ IcmpPinger::IcmpPinger() {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
   if (fd_ >= 0) {
     kind_ = IcmpSocketKind::datagram;
-    why_ = fmt::format("ICMP datagram socket (net.ipv4.ping_group_range allows gid {})", ::getegid());
+    why_ =
+        fmt::format("ICMP datagram socket (net.ipv4.ping_group_range allows gid {})", ::getegid());
     int on = 1;
     ::setsockopt(fd_, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
     return;
@@ -117,16 +128,21 @@ IcmpPinger::IcmpPinger() {
   fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
   if (fd_ < 0) {
     int raw_errno = errno;
-    throw Error(ErrorCategory::io,
-                fmt::format("cannot open an ICMP socket: datagram socket refused ({}; net.ipv4.ping_group_range is "
-                            "\"{}\", gid {} not in it) and raw socket refused ({}): run as root, give tsfleet "
-                            "CAP_NET_RAW, or set boot.kernel.sysctl.\"net.ipv4.ping_group_range\" = \"0 2147483647\"",
-                            std::strerror(dgram_errno), range, ::getegid(), std::strerror(raw_errno)));
+    throw Error(
+        ErrorCategory::io,
+        fmt::format(
+            "cannot open an ICMP socket: datagram socket refused ({}; net.ipv4.ping_group_range is "
+            "\"{}\", gid {} not in it) and raw socket refused ({}): run as root, give tsfleet "
+            "CAP_NET_RAW, or set boot.kernel.sysctl.\"net.ipv4.ping_group_range\" = \"0 "
+            "2147483647\"",
+            std::strerror(dgram_errno), range, ::getegid(), std::strerror(raw_errno)));
   }
   kind_ = IcmpSocketKind::raw;
-  why_ = fmt::format("raw ICMP socket (datagram sockets refused: net.ipv4.ping_group_range is \"{}\"; raw needs root "
-                     "or CAP_NET_RAW)",
-                     range);
+  why_ = fmt::format(
+      "raw ICMP socket (datagram sockets refused: net.ipv4.ping_group_range is \"{}\"; raw needs "
+      "root "
+      "or CAP_NET_RAW)",
+      range);
 }
 
 IcmpPinger::~IcmpPinger() {
@@ -165,8 +181,9 @@ EchoOutcome IcmpPinger::echo(const std::string& ipv4, std::size_t packet_size, b
     int e = errno;
     if (e == EMSGSIZE) {
       out.status = EchoOutcome::Status::too_big;
-      out.message = fmt::format("{} bytes refused locally with DF set (EMSGSIZE: larger than the route's MTU)",
-                                packet_size);
+      out.message = fmt::format(
+          "{} bytes refused locally with DF set (EMSGSIZE: larger than the route's MTU)",
+          packet_size);
     } else if (e == EHOSTUNREACH || e == ENETUNREACH) {
       out.status = EchoOutcome::Status::unreachable;
       out.message = fmt::format("no route to {} ({})", ipv4, std::strerror(e));
@@ -179,7 +196,8 @@ EchoOutcome IcmpPinger::echo(const std::string& ipv4, std::size_t packet_size, b
   auto deadline = start + timeout;
   std::uint8_t buf[70000];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
     pollfd p{fd_, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
@@ -210,8 +228,8 @@ EchoOutcome IcmpPinger::echo(const std::string& ipv4, std::size_t packet_size, b
             out.message = fmt::format("{} bytes exceed the path MTU {}", packet_size, ee.ee_info);
           } else {
             out.status = EchoOutcome::Status::unreachable;
-            out.message = fmt::format("ICMP error from the path (type {} code {}: {})", ee.ee_type, ee.ee_code,
-                                      std::strerror(static_cast<int>(ee.ee_errno)));
+            out.message = fmt::format("ICMP error from the path (type {} code {}: {})", ee.ee_type,
+                                      ee.ee_code, std::strerror(static_cast<int>(ee.ee_errno)));
           }
           return out;
         }
@@ -220,9 +238,11 @@ EchoOutcome IcmpPinger::echo(const std::string& ipv4, std::size_t packet_size, b
     }
     sockaddr_in from{};
     socklen_t fl = sizeof from;
-    ssize_t r = ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
+    ssize_t r =
+        ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
     if (r < 0) continue;
-    auto parsed = parse_icmp_packet({buf, static_cast<std::size_t>(r)}, kind_ == IcmpSocketKind::raw);
+    auto parsed =
+        parse_icmp_packet({buf, static_cast<std::size_t>(r)}, kind_ == IcmpSocketKind::raw);
     if (!parsed) continue;
     const bool from_target = from.sin_addr.s_addr == dst.sin_addr.s_addr;
     if (parsed->type == 0 && from_target && parsed->seq == seq &&
@@ -232,23 +252,26 @@ EchoOutcome IcmpPinger::echo(const std::string& ipv4, std::size_t packet_size, b
       out.message = fmt::format("reply from {} in {:.2f} ms", ipv4, out.rtt_ms);
       return out;
     }
-    if (kind_ == IcmpSocketKind::raw && (parsed->type == 3 || parsed->type == 11) && parsed->has_embedded &&
-        parsed->embedded_destination == ipv4 && parsed->id == id_ && parsed->seq == seq) {
+    if (kind_ == IcmpSocketKind::raw && (parsed->type == 3 || parsed->type == 11) &&
+        parsed->has_embedded && parsed->embedded_destination == ipv4 && parsed->id == id_ &&
+        parsed->seq == seq) {
       if (parsed->type == 3 && parsed->code == 4) {
         out.status = EchoOutcome::Status::too_big;
         out.mtu_hint = parsed->next_hop_mtu;
-        out.message = fmt::format("fragmentation needed from {} (next-hop MTU {})", parsed->source, parsed->next_hop_mtu);
+        out.message = fmt::format("fragmentation needed from {} (next-hop MTU {})", parsed->source,
+                                  parsed->next_hop_mtu);
       } else {
         out.status = EchoOutcome::Status::unreachable;
-        out.message = fmt::format("ICMP {} (code {}) from {}", parsed->type == 3 ? "destination unreachable" : "time exceeded",
+        out.message = fmt::format("ICMP {} (code {}) from {}",
+                                  parsed->type == 3 ? "destination unreachable" : "time exceeded",
                                   parsed->code, parsed->source);
       }
       return out;
     }
   }
   out.status = EchoOutcome::Status::timeout;
-  out.message = fmt::format("no echo reply from {} within {} ms ({} bytes{})", ipv4, timeout.count(), packet_size,
-                            dont_fragment ? ", DF" : "");
+  out.message = fmt::format("no echo reply from {} within {} ms ({} bytes{})", ipv4,
+                            timeout.count(), packet_size, dont_fragment ? ", DF" : "");
   return out;
 }
 

@@ -1,7 +1,8 @@
 #include "tsfleet/probe/netcheck.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include "tsfleet/error.h"
 
@@ -27,9 +28,9 @@ std::string get_string(const json& j, const char* key) {
 
 NetcheckReport parse_netcheck_report(std::string_view text, std::string_view what) {
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    throw Error(ErrorCategory::input, fmt::format("{}: not valid JSON", what));
-  if (!j.is_object()) throw Error(ErrorCategory::input, fmt::format("{}: expected a JSON object", what));
+  if (j.is_discarded()) throw Error(ErrorCategory::input, fmt::format("{}: not valid JSON", what));
+  if (!j.is_object())
+    throw Error(ErrorCategory::input, fmt::format("{}: expected a JSON object", what));
   NetcheckReport r;
   r.udp = get_bool(j, "UDP");
   r.ipv4 = get_bool(j, "IPv4");
@@ -42,7 +43,8 @@ NetcheckReport parse_netcheck_report(std::string_view text, std::string_view wha
   r.pcp = get_opt_bool(j, "PCP");
   r.captive_portal = get_opt_bool(j, "CaptivePortal");
   r.hair_pinning = get_opt_bool(j, "HairPinning");
-  if (auto it = j.find("PreferredDERP"); it != j.end() && it->is_number_integer()) r.preferred_derp = it->get<std::int64_t>();
+  if (auto it = j.find("PreferredDERP"); it != j.end() && it->is_number_integer())
+    r.preferred_derp = it->get<std::int64_t>();
   if (auto it = j.find("RegionLatency"); it != j.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_number()) r.region_latency_ms[k] = v.get<double>() / 1e6;
@@ -52,7 +54,8 @@ NetcheckReport parse_netcheck_report(std::string_view text, std::string_view wha
 }
 
 NetcheckReport run_netcheck(sys::ProcessRunner& runner, const std::string& tailscale,
-                            const std::optional<std::string>& socket, std::chrono::milliseconds timeout) {
+                            const std::optional<std::string>& socket,
+                            std::chrono::milliseconds timeout) {
   sys::ProcessRequest req;
   req.argv = {tailscale};
   if (socket) req.argv.push_back("--socket=" + *socket);
@@ -60,29 +63,40 @@ NetcheckReport run_netcheck(sys::ProcessRunner& runner, const std::string& tails
   req.timeout = timeout;
   auto res = runner.run(req);
   if (res.timed_out)
-    throw Error(ErrorCategory::timeout, fmt::format("`{} netcheck` did not finish within {} ms", tailscale, timeout.count()));
+    throw Error(ErrorCategory::timeout, fmt::format("`{} netcheck` did not finish within {} ms",
+                                                    tailscale, timeout.count()));
   if (res.exit_code != 0) {
     std::string err = res.err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-    throw Error(ErrorCategory::daemon, fmt::format("`{} netcheck --format=json` exited {}: {}", tailscale, res.exit_code, err));
+    throw Error(ErrorCategory::daemon, fmt::format("`{} netcheck --format=json` exited {}: {}",
+                                                   tailscale, res.exit_code, err));
   }
-  return parse_netcheck_report(res.out, fmt::format("`{} netcheck --format=json` output", tailscale));
+  return parse_netcheck_report(res.out,
+                               fmt::format("`{} netcheck --format=json` output", tailscale));
 }
 
 std::string explain_relay(const NetcheckReport& r) {
   std::vector<std::string> why;
   if (!r.udp)
-    why.push_back("UDP is blocked on this network: every peer goes through DERP (TCP/443). Allow outbound UDP (41641 and "
-                  "STUN 3478).");
+    why.push_back(
+        "UDP is blocked on this network: every peer goes through DERP (TCP/443). Allow outbound "
+        "UDP (41641 and "
+        "STUN 3478).");
   if (r.mapping_varies_by_dest_ip.value_or(false))
-    why.push_back("hard NAT: the public port changes with the destination (MappingVariesByDestIP), so direct paths need "
-                  "the other side to be reachable or a port mapping.");
+    why.push_back(
+        "hard NAT: the public port changes with the destination (MappingVariesByDestIP), so direct "
+        "paths need "
+        "the other side to be reachable or a port mapping.");
   bool any_mapping = r.upnp.value_or(false) || r.pmp.value_or(false) || r.pcp.value_or(false);
   if (r.mapping_varies_by_dest_ip.value_or(false) && !any_mapping)
-    why.push_back("no port mapping (UPnP, NAT-PMP, PCP) on the router: enable one, or forward UDP 41641 to this host "
-                  "(services.tailscale.port, openFirewall).");
-  if (r.captive_portal.value_or(false)) why.push_back("a captive portal intercepts traffic: log in to the network first.");
-  if (r.preferred_derp == 0) why.push_back("no DERP region answered: relayed traffic has nowhere to go.");
+    why.push_back(
+        "no port mapping (UPnP, NAT-PMP, PCP) on the router: enable one, or forward UDP 41641 to "
+        "this host "
+        "(services.tailscale.port, openFirewall).");
+  if (r.captive_portal.value_or(false))
+    why.push_back("a captive portal intercepts traffic: log in to the network first.");
+  if (r.preferred_derp == 0)
+    why.push_back("no DERP region answered: relayed traffic has nowhere to go.");
   std::string out;
   for (const auto& w : why) out += (out.empty() ? "" : "\n") + w;
   return out;
@@ -93,16 +107,18 @@ Result netcheck_result(const NetcheckReport& r, const std::vector<std::string>& 
   res.check = "netcheck";
   std::string peers;
   for (const auto& p : relayed_peers) peers += (peers.empty() ? "" : ", ") + p;
-  std::string nat = !r.mapping_varies_by_dest_ip ? "NAT type not checked"
+  std::string nat = !r.mapping_varies_by_dest_ip   ? "NAT type not checked"
                     : *r.mapping_varies_by_dest_ip ? "hard NAT (mapping varies by destination)"
                                                    : "easy NAT";
-  std::string derp = r.preferred_derp ? fmt::format("nearest DERP region {}", r.preferred_derp) : "no DERP region";
+  std::string derp =
+      r.preferred_derp ? fmt::format("nearest DERP region {}", r.preferred_derp) : "no DERP region";
   std::string relayed = peers.empty() ? "" : fmt::format("; relayed: {}", peers);
   std::string why = explain_relay(r);
   if (!r.udp) {
     res.outcome = Outcome::fail;
     res.summary = fmt::format("UDP blocked, {}{}", derp, relayed);
-  } else if (r.mapping_varies_by_dest_ip.value_or(false) || r.preferred_derp == 0 || r.captive_portal.value_or(false)) {
+  } else if (r.mapping_varies_by_dest_ip.value_or(false) || r.preferred_derp == 0 ||
+             r.captive_portal.value_or(false)) {
     res.outcome = Outcome::warn;
     res.summary = fmt::format("UDP ok, {}, {}{}", nat, derp, relayed);
   } else {
@@ -113,7 +129,8 @@ Result netcheck_result(const NetcheckReport& r, const std::vector<std::string>& 
   if (!r.global_v4.empty()) res.detail += fmt::format("\npublic IPv4 {}", r.global_v4);
   if (!why.empty()) res.detail += "\n" + why;
   if (res.outcome != Outcome::pass)
-    res.fix = !r.udp ? "allow outbound UDP from this host (41641/udp and STUN 3478/udp) in the network's firewall"
+    res.fix = !r.udp ? "allow outbound UDP from this host (41641/udp and STUN 3478/udp) in the "
+                       "network's firewall"
                      : "forward UDP 41641 to this host or enable UPnP/NAT-PMP/PCP on the router; "
                        "services.tailscale.openFirewall = true;";
   return res;

@@ -1,8 +1,8 @@
 #include "tsfleet/probe/ping.h"
 
-#include <thread>
-
 #include <fmt/format.h>
+
+#include <thread>
 
 #include "tsfleet/error.h"
 
@@ -12,12 +12,18 @@ using Clock = std::chrono::steady_clock;
 
 std::string_view to_string(PathKind k) noexcept {
   switch (k) {
-    case PathKind::direct: return "direct";
-    case PathKind::derp: return "derp";
-    case PathKind::peer_relay: return "peer-relay";
-    case PathKind::unreachable: return "unreachable";
-    case PathKind::local: return "local";
-    case PathKind::error: return "error";
+    case PathKind::direct:
+      return "direct";
+    case PathKind::derp:
+      return "derp";
+    case PathKind::peer_relay:
+      return "peer-relay";
+    case PathKind::unreachable:
+      return "unreachable";
+    case PathKind::local:
+      return "local";
+    case PathKind::error:
+      return "error";
   }
   return "error";
 }
@@ -28,7 +34,8 @@ PingOutcome tailscale_ping(localapi::LocalApi& api, const std::string& ip, const
   for (int i = 0; o.count == 0 || i < o.count; ++i) {
     auto now = Clock::now();
     if (out.sent > 0 && now + o.per_ping > deadline) break;  // a ping that could not finish in time
-    auto per_ping = std::min(o.per_ping, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    auto per_ping =
+        std::min(o.per_ping, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
     if (per_ping.count() <= 0) break;
     localapi::PingResult pr;
     ++out.sent;
@@ -74,7 +81,9 @@ PingOutcome tailscale_ping(localapi::LocalApi& api, const std::string& ip, const
       out.via = fmt::format("peer-relay({})", pr.peer_relay);
     } else if (pr.derp_region_id != 0 || !pr.derp_region_code.empty()) {
       out.path = PathKind::derp;
-      out.via = fmt::format("DERP({})", pr.derp_region_code.empty() ? std::to_string(pr.derp_region_id) : pr.derp_region_code);
+      out.via =
+          fmt::format("DERP({})", pr.derp_region_code.empty() ? std::to_string(pr.derp_region_id)
+                                                              : pr.derp_region_code);
     } else if (!pr.endpoint.empty()) {
       out.path = PathKind::direct;
       out.via = pr.endpoint;
@@ -98,7 +107,8 @@ PingOutcome tailscale_ping(localapi::LocalApi& api, const std::string& ip, const
   return out;
 }
 
-Result ping_result(const std::string& peer, const std::string& ip, const PingOutcome& o, bool expect_direct) {
+Result ping_result(const std::string& peer, const std::string& ip, const PingOutcome& o,
+                   bool expect_direct) {
   Result r;
   r.check = "ping";
   r.subject.host = peer;
@@ -110,18 +120,26 @@ Result ping_result(const std::string& peer, const std::string& ip, const PingOut
     case PathKind::derp:
     case PathKind::peer_relay:
       r.outcome = expect_direct ? Outcome::fail : Outcome::warn;
-      r.summary = fmt::format("{} answers only via {} in {:.0f} ms ({} of {} pings answered; {})", ip, o.via,
-                              o.latency_ms, o.answered, o.sent, o.err.empty() ? "relayed" : o.err);
-      r.detail = fmt::format("layer: tailscale path (NAT traversal){}",
-                             expect_direct ? "\nthe fleet expects this router to be reachable directly" : "");
-      r.fix = "check that UDP 41641 reaches this peer (services.tailscale.openFirewall = true;) and see the netcheck "
-              "result for this host's NAT; `tailscale ping --verbose " + ip + "` shows the endpoints tried";
+      r.summary =
+          fmt::format("{} answers only via {} in {:.0f} ms ({} of {} pings answered; {})", ip,
+                      o.via, o.latency_ms, o.answered, o.sent, o.err.empty() ? "relayed" : o.err);
+      r.detail = fmt::format(
+          "layer: tailscale path (NAT traversal){}",
+          expect_direct ? "\nthe fleet expects this router to be reachable directly" : "");
+      r.fix =
+          "check that UDP 41641 reaches this peer (services.tailscale.openFirewall = true;) and "
+          "see the netcheck "
+          "result for this host's NAT; `tailscale ping --verbose " +
+          ip + "` shows the endpoints tried";
       break;
     case PathKind::unreachable:
       r.outcome = Outcome::fail;
       r.summary = fmt::format("{} did not answer {} disco ping(s): {}", ip, o.sent, o.err);
-      r.detail = "layer: tailscale (no pong over any path: peer down, tailscaled stopped there, or ACLs)";
-      r.fix = "on " + peer + ": systemctl status tailscaled; tailscale status; check the tailnet policy allows this host";
+      r.detail =
+          "layer: tailscale (no pong over any path: peer down, tailscaled stopped there, or ACLs)";
+      r.fix = "on " + peer +
+              ": systemctl status tailscaled; tailscale status; check the tailnet policy allows "
+              "this host";
       break;
     case PathKind::local:
       r.outcome = Outcome::skip;

@@ -1,8 +1,8 @@
 #include "tsfleet/probe/route.h"
 
-#include <vector>
-
 #include <fmt/format.h>
+
+#include <vector>
 
 #include "tsfleet/error.h"
 
@@ -13,9 +13,13 @@ std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\\')) ++i;
+    while (i < s.size() &&
+           (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\\'))
+      ++i;
     std::size_t j = i;
-    while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\\')) ++j;
+    while (j < s.size() &&
+           !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\\'))
+      ++j;
     if (j > i) out.emplace_back(s.substr(i, j - i));
     i = j;
   }
@@ -32,8 +36,9 @@ RouteLookup parse_ip_route_get(std::string_view output) {
     r.error = "ip route get printed nothing";
     return r;
   }
-  static const std::vector<std::string> types = {"unicast", "local", "broadcast", "multicast", "unreachable",
-                                                 "blackhole", "prohibit", "throw", "nat", "anycast"};
+  static const std::vector<std::string> types = {
+      "unicast",   "local",    "broadcast", "multicast", "unreachable",
+      "blackhole", "prohibit", "throw",     "nat",       "anycast"};
   std::size_t i = 0;
   r.type = "unicast";
   for (const auto& t : types)
@@ -53,12 +58,17 @@ RouteLookup parse_ip_route_get(std::string_view output) {
   for (; i < w.size(); ++i) {
     const std::string& k = w[i];
     bool has_value = i + 1 < w.size();
-    if (k == "dev" && has_value) r.dev = w[++i];
-    else if (k == "via" && has_value) r.via = w[++i];
-    else if (k == "src" && has_value) r.src = w[++i];
-    else if (k == "table" && has_value) r.table = w[++i];
-    else if ((k == "uid" || k == "from" || k == "mark" || k == "proto" || k == "metric" || k == "iif" ||
-              k == "realms" || k == "expires" || k == "mtu" || k == "scope") && has_value)
+    if (k == "dev" && has_value)
+      r.dev = w[++i];
+    else if (k == "via" && has_value)
+      r.via = w[++i];
+    else if (k == "src" && has_value)
+      r.src = w[++i];
+    else if (k == "table" && has_value)
+      r.table = w[++i];
+    else if ((k == "uid" || k == "from" || k == "mark" || k == "proto" || k == "metric" ||
+              k == "iif" || k == "realms" || k == "expires" || k == "mtu" || k == "scope") &&
+             has_value)
       ++i;
   }
   if (r.dev.empty() && r.type == "unicast") {

@@ -9,8 +9,9 @@
 
 namespace tsfleet::probe {
 
-std::vector<Result> run_concurrently(std::vector<ProbeTask> tasks, int jobs,
-                                     const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
+std::vector<Result> run_concurrently(
+    std::vector<ProbeTask> tasks, int jobs,
+    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
   std::vector<Result> results(tasks.size());
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;

@@ -1,10 +1,10 @@
 #include "tsfleet/probe/suite.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "tsfleet/error.h"
 #include "tsfleet/probe/checks.h"
@@ -18,9 +18,10 @@ namespace {
 
 const std::vector<std::pair<ProbeKind, std::string_view>>& kind_names() {
   static const std::vector<std::pair<ProbeKind, std::string_view>> names = {
-      {ProbeKind::ping, "ping"},          {ProbeKind::icmp, "icmp"},         {ProbeKind::mtu, "mtu"},
-      {ProbeKind::dns, "dns"},            {ProbeKind::route, "route"},       {ProbeKind::exit_node, "exit-node"},
-      {ProbeKind::netcheck, "netcheck"},  {ProbeKind::throughput, "throughput"}};
+      {ProbeKind::ping, "ping"},         {ProbeKind::icmp, "icmp"},
+      {ProbeKind::mtu, "mtu"},           {ProbeKind::dns, "dns"},
+      {ProbeKind::route, "route"},       {ProbeKind::exit_node, "exit-node"},
+      {ProbeKind::netcheck, "netcheck"}, {ProbeKind::throughput, "throughput"}};
   return names;
 }
 
@@ -29,7 +30,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string tailnet_name(const HostPlan& p) { return p.prefs.hostname.empty() ? p.name : p.prefs.hostname; }
+std::string tailnet_name(const HostPlan& p) {
+  return p.prefs.hostname.empty() ? p.name : p.prefs.hostname;
+}
 
 const localapi::PeerStatus* find_peer(const localapi::Status& st, const HostPlan& p) {
   std::string want = lower(tailnet_name(p));
@@ -72,8 +75,9 @@ ProbeKind parse_probe_kind(std::string_view text) {
   auto near = closest_match(text, all);
   std::string list;
   for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
-  throw Error(ErrorCategory::usage, fmt::format("--probe {}: unknown probe{} (known: {})", text,
-                                                near ? fmt::format("; did you mean {}?", *near) : "", list));
+  throw Error(ErrorCategory::usage,
+              fmt::format("--probe {}: unknown probe{} (known: {})", text,
+                          near ? fmt::format("; did you mean {}?", *near) : "", list));
 }
 
 int exit_code_for(const std::vector<Result>& results, const std::vector<PeerPath>& paths) {
@@ -95,38 +99,46 @@ int exit_code_for(const std::vector<Result>& results, const std::vector<PeerPath
   return test_exit::all_direct;
 }
 
-SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, const SuiteOptions& o, const SuiteEnv& env) {
+SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
+                      const SuiteOptions& o, const SuiteEnv& env) {
   SuiteReport report;
   report.host = self.name;
   auto api = env.api();
   localapi::Status st = api->status();
   if (st.backend_state != localapi::BackendState::running)
-    throw Error(ErrorCategory::daemon,
-                fmt::format("tailscaled is {} here, not Running: nothing can be probed (bring it up: `tsfleet up` or "
-                            "`tailscale up`)",
-                            st.backend_state_text.empty() ? "in an unknown state" : st.backend_state_text));
+    throw Error(
+        ErrorCategory::daemon,
+        fmt::format("tailscaled is {} here, not Running: nothing can be probed (bring it up: "
+                    "`tsfleet up` or "
+                    "`tailscale up`)",
+                    st.backend_state_text.empty() ? "in an unknown state" : st.backend_state_text));
 
   std::set<ProbeKind> kinds = o.kinds;
   const bool default_kinds = kinds.empty();
   if (default_kinds)
-    kinds = {ProbeKind::ping, ProbeKind::icmp, ProbeKind::mtu, ProbeKind::dns, ProbeKind::route, ProbeKind::exit_node};
+    kinds = {ProbeKind::ping, ProbeKind::icmp,  ProbeKind::mtu,
+             ProbeKind::dns,  ProbeKind::route, ProbeKind::exit_node};
   const std::string iface = o.interface_name.empty() ? self.interface_name : o.interface_name;
   int mtu = o.interface_mtu;
-  if (mtu <= 0) mtu = (env.interface_mtu ? env.interface_mtu(iface) : read_sys_mtu(iface)).value_or(1280);
+  if (mtu <= 0)
+    mtu = (env.interface_mtu ? env.interface_mtu(iface) : read_sys_mtu(iface)).value_or(1280);
 
   std::vector<std::string> names;
   for (const auto& p : plans) names.push_back(p.name);
   for (const auto& want : o.peers) {
     if (want == self.name)
-      throw Error(ErrorCategory::usage, fmt::format("--peer {}: that is this host; name another fleet host", want));
+      throw Error(ErrorCategory::usage,
+                  fmt::format("--peer {}: that is this host; name another fleet host", want));
     if (std::find(names.begin(), names.end(), want) == names.end()) {
       auto near = closest_match(want, names);
-      throw Error(ErrorCategory::usage, fmt::format("--peer {}: not a host in the fleet{}", want,
-                                                    near ? fmt::format(" (did you mean {}?)", *near) : ""));
+      throw Error(ErrorCategory::usage,
+                  fmt::format("--peer {}: not a host in the fleet{}", want,
+                              near ? fmt::format(" (did you mean {}?)", *near) : ""));
     }
   }
   auto selected = [&](const HostPlan& p) {
-    return p.name != self.name && (o.peers.empty() || std::find(o.peers.begin(), o.peers.end(), p.name) != o.peers.end());
+    return p.name != self.name &&
+           (o.peers.empty() || std::find(o.peers.begin(), o.peers.end(), p.name) != o.peers.end());
   };
 
   std::vector<ProbeTask> tasks;
@@ -136,8 +148,8 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
   ping.deadline = o.probe_timeout;
   const auto dns_timeout = std::min(o.probe_timeout, std::chrono::milliseconds(3000));
 
-  const bool per_peer = kinds.count(ProbeKind::ping) || kinds.count(ProbeKind::icmp) || kinds.count(ProbeKind::mtu) ||
-                        kinds.count(ProbeKind::dns);
+  const bool per_peer = kinds.count(ProbeKind::ping) || kinds.count(ProbeKind::icmp) ||
+                        kinds.count(ProbeKind::mtu) || kinds.count(ProbeKind::dns);
   for (const auto& p : plans) {
     if (!selected(p) || !per_peer) continue;
     const localapi::PeerStatus* peer = find_peer(st, p);
@@ -146,11 +158,15 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
       r.check = "ping";
       r.subject.host = p.name;
       r.outcome = Outcome::fail;
-      r.summary = fmt::format("the daemon knows no peer named {}: it is not in this tailnet", tailnet_name(p));
+      r.summary = fmt::format("the daemon knows no peer named {}: it is not in this tailnet",
+                              tailnet_name(p));
       r.detail = "layer: tailnet membership";
-      r.fix = "on " + p.name + ": tsfleet up (or tailscale up with the fleet's flags); check `tailscale status` here";
+      r.fix =
+          "on " + p.name +
+          ": tsfleet up (or tailscale up with the fleet's flags); check `tailscale status` here";
       fixed.push_back(r);
-      paths.push_back(std::make_unique<PeerPath>(PeerPath{p.name, "", PathKind::unreachable, "", 0}));
+      paths.push_back(
+          std::make_unique<PeerPath>(PeerPath{p.name, "", PathKind::unreachable, "", 0}));
       continue;
     }
     const std::string ip = ipv4_of(*peer);
@@ -159,15 +175,18 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
       r.check = "ping";
       r.subject.host = p.name;
       r.outcome = Outcome::fail;
-      r.summary = fmt::format("{} ({}) is offline according to the coordination server", p.name, ip);
+      r.summary =
+          fmt::format("{} ({}) is offline according to the coordination server", p.name, ip);
       r.detail = "layer: the peer (tailscaled not connected to control)";
       r.fix = "on " + p.name + ": systemctl status tailscaled; tailscale status";
       fixed.push_back(r);
-      paths.push_back(std::make_unique<PeerPath>(PeerPath{p.name, ip, PathKind::unreachable, "", 0}));
+      paths.push_back(
+          std::make_unique<PeerPath>(PeerPath{p.name, ip, PathKind::unreachable, "", 0}));
       continue;
     }
     if (kinds.count(ProbeKind::ping)) {
-      paths.push_back(std::make_unique<PeerPath>(PeerPath{p.name, ip, PathKind::unreachable, "", 0}));
+      paths.push_back(
+          std::make_unique<PeerPath>(PeerPath{p.name, ip, PathKind::unreachable, "", 0}));
       PeerPath* slot = paths.back().get();
       bool expect_direct = p.expect.reachable_directly;
       tasks.push_back({"ping " + p.name, [&env, ping, slot, ip, expect_direct, name = p.name] {
@@ -180,15 +199,18 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
                        }});
     }
     if (kinds.count(ProbeKind::icmp))
-      tasks.push_back({"icmp " + p.name, [ip, name = p.name, t = o.echo_timeout] { return icmp_check(name, ip, 3, t); }});
+      tasks.push_back({"icmp " + p.name, [ip, name = p.name, t = o.echo_timeout] {
+                         return icmp_check(name, ip, 3, t);
+                       }});
     if (kinds.count(ProbeKind::mtu))
       tasks.push_back({"mtu " + p.name, [ip, name = p.name, mtu, iface, t = o.echo_timeout] {
                          return mtu_check(name, ip, mtu, iface, t);
                        }});
     if (kinds.count(ProbeKind::dns))
-      tasks.push_back({"dns " + p.name, [ip, name = p.name, dns = peer->dns_name, server = o.dns, dns_timeout] {
-                         return magicdns_check(name, dns, ip, server, dns_timeout);
-                       }});
+      tasks.push_back(
+          {"dns " + p.name, [ip, name = p.name, dns = peer->dns_name, server = o.dns, dns_timeout] {
+             return magicdns_check(name, dns, ip, server, dns_timeout);
+           }});
   }
 
   if (kinds.count(ProbeKind::route) && self.expect.accepts_routes) {
@@ -196,17 +218,20 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
       if (!selected(p)) continue;
       for (const auto& route : p.expect.offered_routes) {
         auto it = o.route_targets.find(route);
-        std::optional<std::string> target = it != o.route_targets.end() ? std::optional(it->second) : first_host_in(route);
+        std::optional<std::string> target =
+            it != o.route_targets.end() ? std::optional(it->second) : first_host_in(route);
         if (!target) {
           Result r;
           r.check = "subnet-route";
           r.subject.host = p.name;
           r.outcome = Outcome::skip;
-          r.summary = fmt::format("{}: only IPv4 routes are probed (give --route-target {}=ADDR)", route, route);
+          r.summary = fmt::format("{}: only IPv4 routes are probed (give --route-target {}=ADDR)",
+                                  route, route);
           fixed.push_back(r);
           continue;
         }
-        tasks.push_back({"route " + route, [&env, router = p.name, route, t = *target, iface, to = o.echo_timeout] {
+        tasks.push_back({"route " + route,
+                         [&env, router = p.name, route, t = *target, iface, to = o.echo_timeout] {
                            return subnet_route_check(*env.runner, router, route, t, iface, to);
                          }});
       }
@@ -218,9 +243,9 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
                        return exit_node_route_check(*env.runner, exit, addr, iface);
                      }});
     if (o.egress_url)
-      tasks.push_back({"egress " + exit, [exit, url = *o.egress_url, expect = o.egress_expect, t = o.probe_timeout] {
-                         return egress_check(exit, url, expect, t);
-                       }});
+      tasks.push_back(
+          {"egress " + exit, [exit, url = *o.egress_url, expect = o.egress_expect,
+                              t = o.probe_timeout] { return egress_check(exit, url, expect, t); }});
   }
 
   report.results = fixed;
@@ -232,8 +257,9 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
   std::vector<std::string> relayed_peers;
   for (const auto& p : report.paths)
     if (relayed(p.path)) relayed_peers.push_back(p.peer);
-  bool want_netcheck = kinds.count(ProbeKind::netcheck) ||
-                       (default_kinds && !relayed_peers.empty() && sys::program_on_path(o.tailscale_cli));
+  bool want_netcheck =
+      kinds.count(ProbeKind::netcheck) ||
+      (default_kinds && !relayed_peers.empty() && sys::program_on_path(o.tailscale_cli));
   if (want_netcheck) {
     try {
       auto rep = run_netcheck(*env.runner, o.tailscale_cli, o.socket, o.probe_timeout);
@@ -247,7 +273,9 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
       r.outcome = kinds.count(ProbeKind::netcheck) ? Outcome::fail : Outcome::skip;
       r.summary = e.what();
       r.detail = "layer: the tailscale CLI";
-      r.fix = "install the tailscale CLI (services.tailscale.enable puts it on PATH) or pass --tailscale PATH";
+      r.fix =
+          "install the tailscale CLI (services.tailscale.enable puts it on PATH) or pass "
+          "--tailscale PATH";
       report.results.push_back(r);
     }
   }
@@ -268,8 +296,10 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self, 
       r.outcome = Outcome::fail;
       r.summary = e.what();
       r.detail = "layer: TCP to the probe server";
-      r.fix = fmt::format("run `tsfleet probe-server --port {}` on {} and allow the port on its tailscale interface",
-                          o.throughput_port, peer_name);
+      r.fix = fmt::format(
+          "run `tsfleet probe-server --port {}` on {} and allow the port on its tailscale "
+          "interface",
+          o.throughput_port, peer_name);
       report.results.push_back(r);
     }
   }
@@ -298,11 +328,13 @@ std::string render_suite_text(const SuiteReport& report, bool colour) {
   if (!report.paths.empty()) {
     std::size_t w = 4;
     for (const auto& p : report.paths) w = std::max(w, p.peer.size());
-    out += fmt::format("{:<{}}  {:<15}  {:<11}  {:<24}  {}\n", "PEER", w, "ADDRESS", "PATH", "VIA", "LATENCY");
+    out += fmt::format("{:<{}}  {:<15}  {:<11}  {:<24}  {}\n", "PEER", w, "ADDRESS", "PATH", "VIA",
+                       "LATENCY");
     for (const auto& p : report.paths)
-      out += fmt::format("{:<{}}  {:<15}  {:<11}  {:<24}  {}\n", p.peer, w, p.ip.empty() ? "-" : p.ip, to_string(p.path),
-                         p.via.empty() ? "-" : p.via,
-                         p.path == PathKind::unreachable ? "-" : fmt::format("{:.0f} ms", p.latency_ms));
+      out += fmt::format(
+          "{:<{}}  {:<15}  {:<11}  {:<24}  {}\n", p.peer, w, p.ip.empty() ? "-" : p.ip,
+          to_string(p.path), p.via.empty() ? "-" : p.via,
+          p.path == PathKind::unreachable ? "-" : fmt::format("{:.0f} ms", p.latency_ms));
     out += "\n";
   }
   out += render_results_text(report.results, colour);

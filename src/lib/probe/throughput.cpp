@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,9 +16,6 @@
 #include <memory>
 #include <optional>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "tsfleet/error.h"
 
@@ -53,7 +52,8 @@ std::uint64_t get_be64(const std::uint8_t* p) {
 bool read_exact(int fd, std::uint8_t* buf, std::size_t n, Clock::time_point deadline) {
   std::size_t got = 0;
   while (got < n) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left));
@@ -69,7 +69,8 @@ bool read_exact(int fd, std::uint8_t* buf, std::size_t n, Clock::time_point dead
 
 }  // namespace
 
-ThroughputMeasurement measure_throughput(const std::string& host, std::uint16_t port, const ThroughputLimits& limits) {
+ThroughputMeasurement measure_throughput(const std::string& host, std::uint16_t port,
+                                         const ThroughputLimits& limits) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -77,38 +78,48 @@ ThroughputMeasurement measure_throughput(const std::string& host, std::uint16_t 
   addrinfo* list = nullptr;
   std::string port_text = std::to_string(port);
   if (int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &list); rc != 0)
-    throw Error(ErrorCategory::io, fmt::format("throughput probe: cannot resolve {}: {}", host, ::gai_strerror(rc)));
+    throw Error(ErrorCategory::io,
+                fmt::format("throughput probe: cannot resolve {}: {}", host, ::gai_strerror(rc)));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, ::freeaddrinfo);
   Fd s(::socket(list->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (s.fd < 0) throw Error(ErrorCategory::io, fmt::format("throughput probe: socket: {}", std::strerror(errno)));
-  if (::connect(s.fd, list->ai_addr, list->ai_addrlen) != 0 && errno != EINPROGRESS)
+  if (s.fd < 0)
     throw Error(ErrorCategory::io,
-                fmt::format("throughput probe: cannot connect to {}:{}: {}", host, port, std::strerror(errno)));
+                fmt::format("throughput probe: socket: {}", std::strerror(errno)));
+  if (::connect(s.fd, list->ai_addr, list->ai_addrlen) != 0 && errno != EINPROGRESS)
+    throw Error(ErrorCategory::io, fmt::format("throughput probe: cannot connect to {}:{}: {}",
+                                               host, port, std::strerror(errno)));
   pollfd p{s.fd, POLLOUT, 0};
   int r = ::poll(&p, 1, static_cast<int>(limits.connect_timeout.count()));
   if (r == 0)
-    throw Error(ErrorCategory::timeout, fmt::format("throughput probe: connecting to {}:{} took longer than {} ms", host,
-                                                    port, limits.connect_timeout.count()));
+    throw Error(ErrorCategory::timeout,
+                fmt::format("throughput probe: connecting to {}:{} took longer than {} ms", host,
+                            port, limits.connect_timeout.count()));
   int err = 0;
   socklen_t len = sizeof err;
   ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (r < 0 || err != 0)
-    throw Error(ErrorCategory::io, fmt::format("throughput probe: cannot connect to {}:{}: {} (is `tsfleet probe-server` "
-                                               "running there?)",
-                                               host, port, std::strerror(err ? err : errno)));
+    throw Error(
+        ErrorCategory::io,
+        fmt::format("throughput probe: cannot connect to {}:{}: {} (is `tsfleet probe-server` "
+                    "running there?)",
+                    host, port, std::strerror(err ? err : errno)));
   ::fcntl(s.fd, F_SETFL, ::fcntl(s.fd, F_GETFL) & ~O_NONBLOCK);
   timeval tv{1, 0};  // a stuck send must not outlive the duration by much
   ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 
   std::vector<std::uint8_t> chunk(kChunk);
   for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::uint8_t>(i * 31);
-  if (::send(s.fd, kProbeHello.data(), kProbeHello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(kProbeHello.size()))
-    throw Error(ErrorCategory::io, fmt::format("throughput probe: sending to {}:{} failed: {}", host, port, std::strerror(errno)));
+  if (::send(s.fd, kProbeHello.data(), kProbeHello.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(kProbeHello.size()))
+    throw Error(ErrorCategory::io, fmt::format("throughput probe: sending to {}:{} failed: {}",
+                                               host, port, std::strerror(errno)));
   const auto end = Clock::now() + limits.duration;
   std::uint64_t sent = 0;
   while (sent < limits.max_bytes) {
-    if ((sent & ((8u << 20) - 1)) < kChunk && Clock::now() >= end) break;  // check the clock every ~8 MiB
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), limits.max_bytes - sent));
+    if ((sent & ((8u << 20) - 1)) < kChunk && Clock::now() >= end)
+      break;  // check the clock every ~8 MiB
+    std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), limits.max_bytes - sent));
     ssize_t k = ::send(s.fd, chunk.data(), n, MSG_NOSIGNAL);
     if (k < 0) {
       if (errno == EINTR) continue;
@@ -120,9 +131,10 @@ ThroughputMeasurement measure_throughput(const std::string& host, std::uint16_t 
   ::shutdown(s.fd, SHUT_WR);
   std::uint8_t answer[16];
   if (!read_exact(s.fd, answer, sizeof answer, Clock::now() + std::chrono::seconds(10)))
-    throw Error(ErrorCategory::io, fmt::format("throughput probe: {}:{} sent no result after {} bytes (not a tsfleet "
-                                               "probe-server, or the link broke)",
-                                               host, port, sent));
+    throw Error(ErrorCategory::io,
+                fmt::format("throughput probe: {}:{} sent no result after {} bytes (not a tsfleet "
+                            "probe-server, or the link broke)",
+                            host, port, sent));
   ThroughputMeasurement m;
   m.bytes = get_be64(answer);
   m.seconds = static_cast<double>(get_be64(answer + 8)) / 1e9;
@@ -137,7 +149,8 @@ ProbeServer::ProbeServer(ProbeServerOptions options) : options_(std::move(option
   addrinfo* list = nullptr;
   std::string port_text = std::to_string(options_.port);
   if (int rc = ::getaddrinfo(options_.listen.c_str(), port_text.c_str(), &hints, &list); rc != 0)
-    throw Error(ErrorCategory::usage, fmt::format("probe-server: --listen {}: {}", options_.listen, ::gai_strerror(rc)));
+    throw Error(ErrorCategory::usage,
+                fmt::format("probe-server: --listen {}: {}", options_.listen, ::gai_strerror(rc)));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, ::freeaddrinfo);
   fd_ = ::socket(list->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int on = 1;
@@ -146,8 +159,8 @@ ProbeServer::ProbeServer(ProbeServerOptions options) : options_(std::move(option
     int e = errno;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
-    throw Error(ErrorCategory::io,
-                fmt::format("probe-server: cannot listen on {} port {}: {}", options_.listen, options_.port, std::strerror(e)));
+    throw Error(ErrorCategory::io, fmt::format("probe-server: cannot listen on {} port {}: {}",
+                                               options_.listen, options_.port, std::strerror(e)));
   }
   sockaddr_storage ss{};
   socklen_t sl = sizeof ss;
@@ -194,9 +207,10 @@ int ProbeServer::serve(const std::atomic<bool>& stop) {
       bytes += static_cast<std::uint64_t>(k);
       if (now >= session_end) break;
     }
-    std::uint64_t ns = first ? static_cast<std::uint64_t>(
-                                   std::chrono::duration_cast<std::chrono::nanoseconds>(last - *first).count())
-                             : 0;
+    std::uint64_t ns =
+        first ? static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(last - *first).count())
+              : 0;
     std::uint8_t answer[16];
     put_be64(answer, bytes);
     put_be64(answer + 8, ns);
@@ -208,8 +222,9 @@ int ProbeServer::serve(const std::atomic<bool>& stop) {
     for (int i = 0; i < 64 && ::recv(c.fd, buf.data(), buf.size(), 0) > 0; ++i) {
     }
     ++served;
-    spdlog::info("probe-server: received {} bytes in {:.3f} s ({})", bytes, static_cast<double>(ns) / 1e9,
-                 format_bitrate(ns ? static_cast<double>(bytes) * 8e9 / static_cast<double>(ns) : 0));
+    spdlog::info(
+        "probe-server: received {} bytes in {:.3f} s ({})", bytes, static_cast<double>(ns) / 1e9,
+        format_bitrate(ns ? static_cast<double>(bytes) * 8e9 / static_cast<double>(ns) : 0));
   }
   return served;
 }
@@ -221,7 +236,8 @@ std::string format_bitrate(double bps) {
   return fmt::format("{:.0f} bit/s", bps);
 }
 
-Result throughput_result(const std::string& peer, const std::string& address, const ThroughputMeasurement& m) {
+Result throughput_result(const std::string& peer, const std::string& address,
+                         const ThroughputMeasurement& m) {
   Result r;
   r.check = "throughput";
   r.subject.host = peer;
@@ -233,8 +249,9 @@ Result throughput_result(const std::string& peer, const std::string& address, co
     return r;
   }
   r.outcome = Outcome::pass;
-  r.summary = fmt::format("{} to {} ({} MB in {:.2f} s, TCP, one stream)", format_bitrate(m.bits_per_second()), address,
-                          m.bytes / 1'000'000, m.seconds);
+  r.summary =
+      fmt::format("{} to {} ({} MB in {:.2f} s, TCP, one stream)",
+                  format_bitrate(m.bits_per_second()), address, m.bytes / 1'000'000, m.seconds);
   return r;
 }
 
