@@ -37,6 +37,9 @@ const std::vector<Verb>& verbs() {
       {"doctor", "Diagnose the known failure modes on this host and print the NixOS fix",
        "this host's /proc, /sys, /etc and tailscaled", true, setup_doctor},
       {"probe-server", "Serve the other end of `tsfleet test --throughput` (a bounded TCP sink)", "the network only", true, setup_probe_server},
+      {"completion", "Print a shell completion script (bash, zsh, fish); completes host names from the fleet file",
+       "nothing", true, setup_completion},
+      {"manpage", "Print the man page", "nothing", true, setup_manpage},
   };
   return table;
 }

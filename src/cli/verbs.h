@@ -38,6 +38,8 @@ void setup_status(CLI::App& sub, const GlobalOptions& global, Runner& run);
 void setup_test(CLI::App& sub, const GlobalOptions& global, Runner& run);
 void setup_monitor(CLI::App& sub, const GlobalOptions& global, Runner& run);
 void setup_doctor(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_completion(CLI::App& sub, const GlobalOptions& global, Runner& run);
+void setup_manpage(CLI::App& sub, const GlobalOptions& global, Runner& run);
 void setup_probe_server(CLI::App& sub, const GlobalOptions& global, Runner& run);
 
 }  // namespace tsfleet::cli
