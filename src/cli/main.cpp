@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "More logging on stderr (-vv for trace)");
   app.add_flag("-q,--quiet", global.quiet, "Only errors on stderr");
   app.footer("Exit codes: 0 ok, 1 findings/drift, 2 usage, 3 bad input, 4 daemon, 5 file I/O, 6 not available yet, "
-             "7 auth key, 8 timeout, 70 internal error (docs/cli.md).");
+             "7 auth key, 8 timeout, 10 some peers relayed (test), 11 some peers unreachable (test), 70 internal error (docs/cli.md).");
 
   std::vector<std::pair<CLI::App*, cli::Runner>> runners;
   for (const auto& verb : cli::verbs()) {

@@ -150,7 +150,7 @@ TEST_CASE("DNS compression loops and truncation give nullopt") {
   CHECK_FALSE(parse_dns_message(Bytes(11, 0)));
 }
 
-TEST_CASE("--dns-server accepts ADDR, ADDR:PORT and system") {
+TEST_CASE("test --dns-server accepts ADDR, ADDR:PORT and system") {
   auto d = parse_dns_server("100.100.100.100");
   CHECK(d.address == "100.100.100.100");
   CHECK(d.port == 53);
