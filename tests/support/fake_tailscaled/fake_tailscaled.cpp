@@ -385,7 +385,7 @@ int listen_on(const std::string& path) {
     std::exit(2);
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, SOMAXCONN) != 0) {
     std::cerr << "fake-tailscaled: cannot listen on " << path << ": " << std::strerror(errno)
               << "\n";
     std::exit(2);
