@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "tsfleet/error.h"
 #include "tsfleet/fleet.h"
 #include "tsfleet/localapi/types.h"
@@ -31,11 +33,8 @@ const std::vector<tsfleet::HostPlan>& plans() {
   return p;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void run_all(std::string_view text) {
   using namespace tsfleet;
-  std::string_view text(reinterpret_cast<const char*>(data), size);
   localapi::ParseWarnings w;
   guarded([&] { localapi::parse_status(text, "fuzz", &w); });
   guarded([&] {
@@ -59,5 +58,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)status::parse_rfc3339(text);
   (void)up::parse_duration(text);
   if (w.items.size() > w.limit) std::abort();  // the warning list is bounded
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  run_all(text);
+  // The seeds are fake-tailscaled scenarios: their "status" and "prefs" members are the documents
+  // the daemon serves, so mutations of a scenario reach the parsers' deep paths too.
+  auto doc = nlohmann::json::parse(text, nullptr, false, true);
+  if (doc.is_object())
+    for (const char* key : {"status", "prefs", "health_warnings", "derpmap"})
+      if (auto it = doc.find(key); it != doc.end()) run_all(it->dump());
   return 0;
 }

@@ -213,12 +213,23 @@ TEST_CASE("status: daemon errors map to their exit codes", "[status]") {
   }
   SECTION("malformed or truncated JSON, reset, 500: 4") {
     FakeDaemon d(scenario("running.json"));
-    for (const char* mode : {"malformed", "truncated", "short_body", "reset", "close", "http"}) {
+    for (const char* mode : {"malformed", "truncated", "short_body", "reset", "close", "http", "restart"}) {
       d.set_fault("status", {{"mode", mode}});
       auto r = run_tsfleet({"status", "--fleet", e.fleet, "--socket", d.socket().string()});
       INFO(mode << ": " << r.err);
       CHECK(r.exit_code == 4);
       CHECK(r.err.find("status") != std::string::npos);
+      d.clear_faults();
+      d.wait_for_socket();
     }
+    d.set_fault("status", {{"mode", "slow"}, {"delay_ms", 300}});
+    auto slow = run_tsfleet({"status", "--fleet", e.fleet, "--socket", d.socket().string()});
+    CHECK(slow.exit_code == 0);  // slow is not broken
+  }
+  SECTION("InUseOtherUser is reported, exit 1") {
+    FakeDaemon d(scenario("running.json"), {.state = "InUseOtherUser"});
+    auto r = run_tsfleet({"status", "--fleet", e.fleet, "--socket", d.socket().string()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("InUseOtherUser: another user owns the tailscaled backend") != std::string::npos);
   }
 }

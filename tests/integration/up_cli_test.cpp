@@ -101,7 +101,7 @@ const char* kGw1 = R"({"gw1": {"roles": ["subnet-router"], "routes": ["192.168.1
 
 }  // namespace
 
-TEST_CASE("up: NeedsLogin logs in with --auth-key=file:PATH and the plan's flags; a second run does nothing", "[up]") {
+TEST_CASE("up: NeedsLogin logs in with --auth-key=file:PATH and the plan's flags, and a second run does nothing", "[up]") {
   FakeDaemon d(scenario("needs-login.json"));
   Env e(d, kNew1);
   auto r = e.up({"--host", "new1"});
@@ -349,8 +349,15 @@ TEST_CASE("up: NoState and Starting are waited out, with a deadline", "[up]") {
   SECTION("Starting, then Running: nothing to do") {
     FakeDaemon d(scenario("running.json"), {.state = "Starting"});
     Env e(d, kGw1);
+    // Running only once tsfleet has seen Starting (its first status request was answered).
     std::thread later([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      for (int i = 0; i < 3000; ++i) {
+        bool asked = false;
+        for (const auto& req : d.requests())
+          if (req["target"].get<std::string>().rfind("/localapi/v0/status", 0) == 0) asked = true;
+        if (asked) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       d.set_state("Running");
     });
     auto r = e.up({"--host", "gw1", "--json"});
@@ -383,15 +390,24 @@ TEST_CASE("up: daemon faults give clear errors and exit codes", "[up]") {
     Env e(d, kNew1);
     for (auto [mode, code] : {std::pair{"malformed", 4}, std::pair{"truncated", 4}, std::pair{"short_body", 4},
                               std::pair{"reset", 4}, std::pair{"close", 4}, std::pair{"http", 4}, std::pair{"restart", 4},
-                              std::pair{"hang", 8}, std::pair{"dribble", 8}}) {
+                              std::pair{"hang", 8}, std::pair{"dribble", 8}, std::pair{"slow", 0}}) {
       d.set_fault("status", {{"mode", mode}, {"delay_ms", 400}, {"count", 1}});
       auto r = e.up({"--host", "new1", "--timeout", "2s"});
       INFO(mode << ": " << r.err);
       CHECK(r.exit_code == code);
-      CHECK(r.err.find("status") != std::string::npos);
+      if (code != 0) CHECK(r.err.find("status") != std::string::npos);
       d.clear_faults();
       d.wait_for_socket();
     }
+    REQUIRE(e.runs().size() == 1);  // only the last, slow-but-fine run logged in
+    CHECK(d.state() == "Running");
+  }
+  SECTION("InUseOtherUser: 4, nothing run") {
+    FakeDaemon d(scenario("needs-login.json"), {.state = "InUseOtherUser"});
+    Env e(d, kNew1);
+    auto r = e.up({"--host", "new1"});
+    CHECK(r.exit_code == 4);
+    CHECK(r.err.find("InUseOtherUser: another user owns the backend") != std::string::npos);
     CHECK(e.runs().empty());
   }
   SECTION("prefs read denied: 7") {

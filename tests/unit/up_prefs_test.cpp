@@ -52,7 +52,7 @@ TEST_CASE("compare_prefs: persistent drift becomes `set` words, login-time drift
   CHECK(c.login[0].desired == "tag:server");
 }
 
-TEST_CASE("compare_prefs: unmanaged settings are left alone; equal prefs compare equal", "[up]") {
+TEST_CASE("compare_prefs: unmanaged settings are left alone, and equal prefs compare equal", "[up]") {
   DesiredPrefs want;  // no hostname, operator or login server in the fleet file
   localapi::Prefs cur = defaults();
   cur.operator_user = "alice";
