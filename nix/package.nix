@@ -11,7 +11,6 @@
 , httplib
 , catch2
 , nix
-, installShellFiles
 }:
 
 stdenv.mkDerivation {
@@ -20,7 +19,9 @@ stdenv.mkDerivation {
 
   src = lib.cleanSource ./..;
 
-  nativeBuildInputs = [ cmake ninja pkg-config installShellFiles ];
+  # cmake --install puts the binary, the generated completions (bash, zsh, fish) and the man
+  # page in $out (see the top-level CMakeLists.txt).
+  nativeBuildInputs = [ cmake ninja pkg-config ];
   buildInputs = [ cli11 nlohmann_json fmt spdlog httplib ];
   nativeCheckInputs = [ catch2 nix ];
 
