@@ -3,12 +3,14 @@
 // value where the source says it plainly, its priority (mkDefault, mkForce, mkOverride), whether
 // it sits under lib.mkIf, and where it is. Follows `imports = [ ./x.nix ]` so a host's whole
 // configuration is seen together. A value that needs evaluation is Kind::unknown, never guessed.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tsfleet/nix/ast.h"
@@ -83,13 +85,33 @@ struct ModuleSet {
     std::vector<const Definition*> winners;
     bool conditional = false;                    // some winner sits under mkIf
   };
-  Effective effective(const std::string& option) const;
+  // Computed once per option; the reference stays valid until `definitions` changes.
+  const Effective& effective(const std::string& option) const;
 
  private:
-  // option -> indexes into definitions, rebuilt when definitions change (queries are hot: every
-  // rule asks several).
-  mutable std::map<std::string, std::vector<size_t>> index_;
+  // Indexes into definitions sorted by (option, index): the definitions of an option are a
+  // contiguous run. Rebuilt when definitions change (queries are hot: every rule asks several).
+  mutable std::vector<uint32_t> index_;
   mutable size_t indexed_ = 0;
+  mutable bool built_ = false;
+  // effective() by the position in index_ of the first definition of the option, cleared with
+  // index_. A copy of the set starts empty (the entries point into `definitions`); a move keeps
+  // them (the definitions move along).
+  struct EffectiveCache {
+    std::vector<std::unique_ptr<Effective>> by_run;
+    EffectiveCache() = default;
+    EffectiveCache(const EffectiveCache&) {}
+    EffectiveCache(EffectiveCache&&) = default;
+    EffectiveCache& operator=(const EffectiveCache&) {
+      by_run.clear();
+      return *this;
+    }
+    EffectiveCache& operator=(EffectiveCache&&) = default;
+    ~EffectiveCache() = default;
+  };
+  mutable EffectiveCache effective_;
+  // The run of index_ holding the definitions of `option`.
+  std::pair<size_t, size_t> run(std::string_view option) const;
   void ensure_index() const;
 };
 

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cerrno>
 #include <set>
-#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -17,25 +20,59 @@ using namespace tsfleet::nix;
 
 std::string join_option_path(const std::vector<std::string>& path) {
   std::string out;
+  // ASCII classes, as std::isalpha/isalnum in the "C" locale (tsfleet never sets another).
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t size = 0;
+  for (const auto& e : path) size += e.size() + 3;
+  out.reserve(size);
   for (const auto& e : path) {
-    bool ident = !e.empty() && (std::isalpha(static_cast<unsigned char>(e[0])) || e[0] == '_');
-    for (char c : e)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '\'')) ident = false;
+    bool ident = !e.empty() && (alpha(e[0]) || e[0] == '_');
+    if (ident)
+      for (char c : e)
+        if (!(alpha(c) || digit(c) || c == '_' || c == '-' || c == '\'')) {
+          ident = false;
+          break;
+        }
     if (!out.empty()) out += '.';
-    out += ident ? e : "\"" + e + "\"";
+    if (ident) {
+      out += e;
+    } else {
+      out += '"';
+      out += e;
+      out += '"';
+    }
   }
   return out;
 }
 
 SourceReader filesystem_reader() {
   return [](const fs::path& p) -> std::optional<std::string> {
-    std::error_code ec;
-    if (!fs::is_regular_file(p, ec)) return std::nullopt;
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    // One open, one fstat and (usually) one read into a buffer of the file's size.
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    std::string out;
+    out.resize(static_cast<size_t>(st.st_size) + 1);  // +1: see end of file in the same read
+    size_t have = 0;
+    for (;;) {
+      if (have == out.size()) out.resize(out.size() * 2 + 4096);
+      ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ::close(fd);
+        return std::nullopt;
+      }
+      if (n == 0) break;
+      have += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    out.resize(have);
+    return out;
   };
 }
 
@@ -144,6 +181,21 @@ class Reader {
   void read_file(const fs::path& path, const SourceLoc& imported_from) {
     fs::path p = path.lexically_normal();
     if (!seen_.insert(p.string()).second) return;
+    if (cache_) {
+      // A file in the cache was read (and parsed) already: no need to read it again.
+      std::string file = p.string();
+      if (auto e = cache_->errors.find(file); e != cache_->errors.end()) {
+        out_.files.push_back(std::move(file));
+        out_.problems.push_back(e->second);
+        return;
+      }
+      if (auto a = cache_->asts.find(file); a != cache_->asts.end()) {
+        out_.files.push_back(file);
+        asts_.push_back(a->second);
+        module(a->second->root(), p, file);
+        return;
+      }
+    }
     auto text = reader_(p);
     if (!text) {
       // an imported directory means its default.nix
@@ -198,7 +250,8 @@ class Reader {
     n = strip_scopes(n);
     if (auto call = n ? n->as<CallNode>() : nullptr) {
       // e.g. `args: lib.mkIf cond { ... }` at the top is unusual but legal for config-only modules
-      walk({}, n, {}, file, {file, n->pos.line, n->pos.col});
+      std::vector<std::string> path;
+      walk(path, n, {}, file, n->pos);
       (void)call;
       return;
     }
@@ -219,6 +272,7 @@ class Reader {
       }
       if (meta.count(first)) continue;
       std::vector<std::string> prefix;
+      prefix.reserve(8);
       size_t start = 0;
       if (explicit_config) {
         if (first != "config") continue;
@@ -231,7 +285,7 @@ class Reader {
       }
       if (dynamic) continue;
       const AttrName& last = b.path.back();
-      walk(prefix, b.value, {}, file, {file, last.pos.line, last.pos.col});
+      walk(prefix, b.value, {}, file, last.pos);
     }
   }
 
@@ -261,7 +315,7 @@ class Reader {
     }
   }
 
-  void define(const std::vector<std::string>& path, Value value, const Modifiers& m, const SourceLoc& loc) {
+  void define(const std::vector<std::string>& path, Value value, const Modifiers& m, const std::string& file, Pos name_pos) {
     if (path.empty()) return;
     Definition d;
     d.path = path;
@@ -269,11 +323,12 @@ class Reader {
     d.value = std::move(value);
     d.priority = m.priority;
     d.conditional = m.conditional;
-    d.loc = loc;
+    d.loc = {file, name_pos.line, name_pos.col};
     out_.definitions.push_back(std::move(d));
   }
 
-  void walk(const std::vector<std::string>& prefix, const Node* n, Modifiers m, const std::string& file, const SourceLoc& name_loc) {
+  // `path` is the option path so far (restored on return); `name_pos` where its last name is.
+  void walk(std::vector<std::string>& path, const Node* n, Modifiers m, const std::string& file, Pos name_pos) {
     n = strip_scopes(n);
     if (!n) return;
     if (auto call = n->as<CallNode>()) {
@@ -284,19 +339,19 @@ class Reader {
         Value cond = to_value(strip_scopes(a[0]), file);
         if (cond.is_false()) return;  // never applies
         if (!cond.is_true()) inner.conditional = true;
-        walk(prefix, a[1], inner, file, name_loc);
+        walk(path, a[1], inner, file, name_pos);
         return;
       }
       if (f == "mkMerge" && a.size() == 1) {
         if (auto list = strip_scopes(a[0])->as<ListNode>()) {
-          for (const Node* e : list->elements) walk(prefix, e, m, file, name_loc);
+          for (const Node* e : list->elements) walk(path, e, m, file, name_pos);
           return;
         }
       }
       auto with_priority = [&](int prio, const Node* value) {
         Modifiers inner = m;
         inner.priority = prio;
-        walk(prefix, value, inner, file, name_loc);
+        walk(path, value, inner, file, name_pos);
       };
       if (f == "mkForce" && a.size() == 1) return with_priority(50, a[0]);
       if (f == "mkDefault" && a.size() == 1) return with_priority(1000, a[0]);
@@ -304,55 +359,55 @@ class Reader {
       if (f == "mkVMOverride" && a.size() == 1) return with_priority(10, a[0]);
       if (f == "mkOverride" && a.size() == 2) {
         if (auto i = strip_scopes(a[0])->as<IntNode>()) return with_priority(static_cast<int>(i->value), a[1]);
-        define(prefix, to_value(n, file), m, name_loc);
+        define(path, to_value(n, file), m, file, name_pos);
         return;
       }
-      if ((f == "mkBefore" || f == "mkAfter") && a.size() == 1) return walk(prefix, a[0], m, file, name_loc);
-      if (f == "mkOrder" && a.size() == 2) return walk(prefix, a[1], m, file, name_loc);
-      define(prefix, to_value(n, file), m, name_loc);
+      if ((f == "mkBefore" || f == "mkAfter") && a.size() == 1) return walk(path, a[0], m, file, name_pos);
+      if (f == "mkOrder" && a.size() == 2) return walk(path, a[1], m, file, name_pos);
+      define(path, to_value(n, file), m, file, name_pos);
       return;
     }
     if (auto ifn = n->as<IfNode>()) {
       Value cond = to_value(strip_scopes(ifn->condition), file);
       Modifiers inner = m;
-      if (cond.is_true()) return walk(prefix, ifn->then_branch, m, file, name_loc);
-      if (cond.is_false()) return walk(prefix, ifn->else_branch, m, file, name_loc);
+      if (cond.is_true()) return walk(path, ifn->then_branch, m, file, name_pos);
+      if (cond.is_false()) return walk(path, ifn->else_branch, m, file, name_pos);
       inner.conditional = true;
-      walk(prefix, ifn->then_branch, inner, file, name_loc);
-      walk(prefix, ifn->else_branch, inner, file, name_loc);
+      walk(path, ifn->then_branch, inner, file, name_pos);
+      walk(path, ifn->else_branch, inner, file, name_pos);
       return;
     }
     if (auto set = n->as<AttrSetNode>(); set && !set->let_block) {
       Value attrs;
       attrs.kind = Value::Kind::attrs;
       attrs.loc = {file, n->pos.line, n->pos.col};
-      define(prefix, attrs, m, name_loc);
+      define(path, std::move(attrs), m, file, name_pos);
       for (const auto& b : set->bindings) {
         if (b.path.empty()) continue;
         if (b.kind == Binding::Kind::Inherit) {
           for (const auto& name : b.path) {
             if (!name.is_static()) continue;
-            auto p = prefix;
-            p.push_back(name.name);
+            path.push_back(name.name);
             Value v;
             v.text = "inherited " + name.name;
             v.loc = {file, name.pos.line, name.pos.col};
-            define(p, v, m, {file, name.pos.line, name.pos.col});
+            define(path, std::move(v), m, file, name.pos);
+            path.pop_back();
           }
           continue;
         }
-        auto p = prefix;
         bool dynamic = false;
-        for (const auto& e : b.path) {
+        for (const auto& e : b.path)
           if (!e.is_static()) dynamic = true;
-          p.push_back(e.name);
-        }
         if (dynamic) continue;
-        walk(p, b.value, m, file, {file, b.path.back().pos.line, b.path.back().pos.col});
+        size_t keep = path.size();
+        for (const auto& e : b.path) path.push_back(e.name);
+        walk(path, b.value, m, file, b.path.back().pos);
+        path.resize(keep);
       }
       return;
     }
-    define(prefix, to_value(n, file), m, name_loc);
+    define(path, to_value(n, file), m, file, name_pos);
   }
 };
 
@@ -371,39 +426,57 @@ bool same_value(const Value& a, const Value& b) {
 }  // namespace
 
 void ModuleSet::ensure_index() const {
-  if (indexed_ == definitions.size() && (indexed_ > 0 || index_.empty())) return;
-  index_.clear();
-  for (size_t i = 0; i < definitions.size(); ++i) index_[definitions[i].option].push_back(i);
+  if (built_ && indexed_ == definitions.size()) return;
+  index_.resize(definitions.size());
+  for (size_t i = 0; i < definitions.size(); ++i) index_[i] = static_cast<uint32_t>(i);
+  std::stable_sort(index_.begin(), index_.end(),
+                   [&](uint32_t a, uint32_t b) { return definitions[a].option < definitions[b].option; });
   indexed_ = definitions.size();
+  built_ = true;
+  effective_.by_run.clear();
+}
+
+std::pair<size_t, size_t> ModuleSet::run(std::string_view option) const {
+  ensure_index();
+  auto lo = std::lower_bound(index_.begin(), index_.end(), option,
+                             [&](uint32_t i, std::string_view o) { return std::string_view(definitions[i].option) < o; });
+  auto hi = lo;
+  while (hi != index_.end() && definitions[*hi].option == option) ++hi;
+  return {static_cast<size_t>(lo - index_.begin()), static_cast<size_t>(hi - index_.begin())};
 }
 
 std::vector<const Definition*> ModuleSet::all(const std::string& option) const {
-  ensure_index();
+  auto [lo, hi] = run(option);
   std::vector<const Definition*> out;
-  auto it = index_.find(option);
-  if (it != index_.end())
-    for (size_t i : it->second) out.push_back(&definitions[i]);
+  out.reserve(hi - lo);
+  for (size_t k = lo; k < hi; ++k) out.push_back(&definitions[index_[k]]);
   return out;
 }
 
 std::vector<const Definition*> ModuleSet::under(const std::string& prefix) const {
   ensure_index();
-  std::vector<size_t> idx;
-  for (auto it = index_.lower_bound(prefix); it != index_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    const std::string& o = it->first;
-    if (o.size() == prefix.size() || o[prefix.size()] == '.') idx.insert(idx.end(), it->second.begin(), it->second.end());
+  std::vector<uint32_t> idx;
+  auto it = std::lower_bound(index_.begin(), index_.end(), std::string_view(prefix),
+                             [&](uint32_t i, std::string_view o) { return std::string_view(definitions[i].option) < o; });
+  for (; it != index_.end() && definitions[*it].option.compare(0, prefix.size(), prefix) == 0; ++it) {
+    const std::string& o = definitions[*it].option;
+    if (o.size() == prefix.size() || o[prefix.size()] == '.') idx.push_back(*it);
   }
   std::sort(idx.begin(), idx.end());  // source order
   std::vector<const Definition*> out;
-  for (size_t i : idx) out.push_back(&definitions[i]);
+  out.reserve(idx.size());
+  for (uint32_t i : idx) out.push_back(&definitions[i]);
   return out;
 }
 
-ModuleSet::Effective ModuleSet::effective(const std::string& option) const {
-  Effective e;
+namespace {
+
+ModuleSet::Effective compute_effective(const std::vector<Definition>& definitions, const uint32_t* first, const uint32_t* last) {
+  ModuleSet::Effective e;
+  using Effective = ModuleSet::Effective;
   std::vector<const Definition*> defs;
-  for (const auto* d : all(option))
-    if (d->value.kind != Value::Kind::attrs) defs.push_back(d);
+  for (const uint32_t* i = first; i != last; ++i)
+    if (definitions[*i].value.kind != Value::Kind::attrs) defs.push_back(&definitions[*i]);
   if (defs.empty()) return e;
   int best = defs.front()->priority;
   for (const auto* d : defs) best = std::min(best, d->priority);
@@ -436,6 +509,18 @@ ModuleSet::Effective ModuleSet::effective(const std::string& option) const {
   e.state = Effective::State::known;
   e.value = e.definition->value;
   return e;
+}
+
+}  // namespace
+
+const ModuleSet::Effective& ModuleSet::effective(const std::string& option) const {
+  static const Effective absent;
+  auto [lo, hi] = run(option);
+  if (lo == hi) return absent;
+  if (effective_.by_run.size() < index_.size()) effective_.by_run.resize(index_.size());
+  auto& slot = effective_.by_run[lo];
+  if (!slot) slot = std::make_unique<Effective>(compute_effective(definitions, index_.data() + lo, index_.data() + hi));
+  return *slot;
 }
 
 ModuleSet read_module_set(const fs::path& root, const SourceReader& reader, ParseCache* cache) {

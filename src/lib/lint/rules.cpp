@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -269,12 +271,12 @@ class Checker {
   }
 
   std::optional<bool> bool_opt(const std::string& option) const {
-    auto e = s_.effective(option);
+    const auto& e = s_.effective(option);
     if (e.state == State::known && e.value.kind == Value::Kind::boolean) return e.value.boolean;
     return std::nullopt;
   }
   std::optional<std::string> string_opt(const std::string& option) const {
-    auto e = s_.effective(option);
+    const auto& e = s_.effective(option);
     if (e.state == State::known && e.value.is_plain_string()) return e.value.text;
     return std::nullopt;
   }
@@ -282,16 +284,16 @@ class Checker {
   void collect_facts() {
     ts_defined_ = !s_.under("services.tailscale").empty();
     ts_enabled_ = bool_opt("services.tailscale.enable").value_or(false);
-    auto r = s_.effective("services.tailscale.useRoutingFeatures");
+    const auto& r = s_.effective("services.tailscale.useRoutingFeatures");
     if (r.state == State::absent) routing_ = "none";
     else if (r.state == State::known && r.value.is_plain_string()) routing_ = r.value.text;
     else routing_ = "";
     if (r.definition) routing_loc_ = r.definition->loc;
     if (auto i = string_opt("services.tailscale.interfaceName")) iface_ = *i;
-    auto key = s_.effective("services.tailscale.authKeyFile");
+    const auto& key = s_.effective("services.tailscale.authKeyFile");
     auth_key_file_ = key.state != State::absent && key.value.kind != Value::Kind::null;
     for (bool up : {true, false}) {
-      auto e = s_.effective(up ? "services.tailscale.extraUpFlags" : "services.tailscale.extraSetFlags");
+      const auto& e = s_.effective(up ? "services.tailscale.extraUpFlags" : "services.tailscale.extraSetFlags");
       if (e.value.kind != Value::Kind::list) continue;
       for (const auto& item : e.value.items) {
         if (!item.is_plain_string()) continue;
@@ -319,7 +321,7 @@ class Checker {
   }
 
   void enable_rule() {
-    auto e = s_.effective("services.tailscale.enable");
+    const auto& e = s_.effective("services.tailscale.enable");
     bool other = false;
     for (const auto* d : s_.under("services.tailscale"))
       if (d->option != "services.tailscale" && d->option != "services.tailscale.enable" && d->option.rfind("services.tailscale.derper", 0) != 0)
@@ -359,24 +361,24 @@ class Checker {
   }
 
   void option_values() {
-    auto r = s_.effective("services.tailscale.useRoutingFeatures");
+    const auto& r = s_.effective("services.tailscale.useRoutingFeatures");
     if (r.state == State::known && r.value.is_plain_string() && routing_ != "none" && routing_ != "client" && routing_ != "server" && routing_ != "both")
       add("bad-option-value", r.definition->loc,
           fmt::format("useRoutingFeatures = \"{}\" is not one of \"none\", \"client\", \"server\", \"both\"{}", routing_,
                       routing_ == "router" || routing_ == "exit-node" ? " (a router is \"server\", or \"both\" when it also uses routes)" : ""));
-    auto rp = s_.effective("networking.firewall.checkReversePath");
+    const auto& rp = s_.effective("networking.firewall.checkReversePath");
     if (rp.state == State::known && rp.value.is_plain_string() && rp.value.text != "strict" && rp.value.text != "loose")
       add("bad-option-value", rp.definition->loc, fmt::format("checkReversePath = \"{}\" is not true, false, \"strict\" or \"loose\"", rp.value.text));
-    auto port = s_.effective("services.tailscale.port");
+    const auto& port = s_.effective("services.tailscale.port");
     if (port.state == State::known && port.value.kind == Value::Kind::integer && (port.value.integer < 0 || port.value.integer > 65535))
       add("bad-option-value", port.definition->loc, fmt::format("services.tailscale.port = {} is not a port (0-65535; 0 picks one)", port.value.integer));
-    auto iface = s_.effective("services.tailscale.interfaceName");
+    const auto& iface = s_.effective("services.tailscale.interfaceName");
     if (iface.state == State::known && iface.value.is_plain_string() && iface.value.text.empty())
       add("bad-option-value", iface.definition->loc, "services.tailscale.interfaceName is empty: leave it out for tailscale0");
-    auto cert = s_.effective("services.tailscale.permitCertUid");
+    const auto& cert = s_.effective("services.tailscale.permitCertUid");
     if (cert.state == State::known && cert.value.is_plain_string() && cert.value.text.empty())
       add("bad-option-value", cert.definition->loc, "services.tailscale.permitCertUid must be a user name or uid, or null");
-    auto daemon = s_.effective("services.tailscale.extraDaemonFlags");
+    const auto& daemon = s_.effective("services.tailscale.extraDaemonFlags");
     for (const auto& item : daemon.value.items) {
       if (!item.is_plain_string()) continue;
       if (item.text.find_first_of(" \t'\"`$;&|<>\\") != std::string::npos)
@@ -386,14 +388,14 @@ class Checker {
   }
 
   void conflicts() {
-    std::set<std::string> seen;
+    std::unordered_set<std::string_view> seen;  // views of s_.definitions' options
     for (const auto& d : s_.definitions) {
-      if (!seen.insert(d.option).second) continue;
       static const std::vector<std::string> watched = {"services.tailscale", "networking.firewall", "networking.nat", "networking.nftables",
                                                        "services.resolved", "boot.kernel.sysctl", "systemd.services.tailscaled"};
       bool ours = std::any_of(watched.begin(), watched.end(), [&](const std::string& w) { return d.option.rfind(w, 0) == 0; });
       if (!ours) continue;
-      auto e = s_.effective(d.option);
+      if (!seen.insert(d.option).second) continue;
+      const auto& e = s_.effective(d.option);
       if (e.state != State::conflict) continue;
       std::string places;
       for (const auto* w : e.winners) places += fmt::format("{}{}:{}:{}", places.empty() ? "" : ", ", w->loc.file, w->loc.line, w->loc.col);
@@ -403,17 +405,17 @@ class Checker {
   }
 
   void firewall_disabled() {
-    auto fw = s_.effective("networking.firewall.enable");
+    const auto& fw = s_.effective("networking.firewall.enable");
     if (fw.state == State::known && fw.value.is_false())
       add("firewall-disabled", fw.definition->loc, "networking.firewall.enable = false: every listening service is open to the LAN and the tailnet");
   }
 
   void firewall_rules() {
-    auto fw = s_.effective("networking.firewall.enable");
+    const auto& fw = s_.effective("networking.firewall.enable");
     bool firewall_on = !(fw.state == State::known && fw.value.is_false());
     if (!ts_enabled_) return;
     if (firewall_on && iface_ != "userspace-networking") {
-      auto ti = s_.effective("networking.firewall.trustedInterfaces");
+      const auto& ti = s_.effective("networking.firewall.trustedInterfaces");
       bool trusted = false;
       bool unknown = ti.state == State::unknown;
       for (const auto& i : ti.value.items) {
@@ -426,13 +428,13 @@ class Checker {
             fmt::format("networking.firewall.trustedInterfaces = [ \"{}\" ];  # tailnet ACLs decide who reaches this host", iface_));
     }
     if (routing_ == "server" || routing_ == "both") {
-      auto of = s_.effective("services.tailscale.openFirewall");
+      const auto& of = s_.effective("services.tailscale.openFirewall");
       bool open = of.state == State::known && of.value.is_true();
       bool unknown = of.state == State::unknown;
       long long port = 41641;
-      auto p = s_.effective("services.tailscale.port");
+      const auto& p = s_.effective("services.tailscale.port");
       if (p.state == State::known && p.value.kind == Value::Kind::integer) port = p.value.integer;
-      auto udp = s_.effective("networking.firewall.allowedUDPPorts");
+      const auto& udp = s_.effective("networking.firewall.allowedUDPPorts");
       for (const auto& i : udp.value.items) {
         if (i.kind == Value::Kind::integer && i.integer == port) open = true;
         if (i.kind == Value::Kind::unknown) unknown = true;
@@ -442,11 +444,11 @@ class Checker {
             fmt::format("this host routes for the tailnet (useRoutingFeatures = \"{}\") but UDP {} is not open: peers fall back to DERP relays", routing_, port),
             "services.tailscale.openFirewall = true;");
     }
-    auto nft = s_.effective("networking.nftables.enable");
+    const auto& nft = s_.effective("networking.nftables.enable");
     if (nft.state == State::known && nft.value.is_true()) {
-      auto mode = s_.effective("systemd.services.tailscaled.environment.TS_DEBUG_FIREWALL_MODE");
+      const auto& mode = s_.effective("systemd.services.tailscaled.environment.TS_DEBUG_FIREWALL_MODE");
       bool env_list = false;
-      auto envs = s_.effective("systemd.services.tailscaled.serviceConfig.Environment");
+      const auto& envs = s_.effective("systemd.services.tailscaled.serviceConfig.Environment");
       for (const auto& i : envs.value.items)
         if (i.text.find("TS_DEBUG_FIREWALL_MODE=") != std::string::npos) env_list = true;
       if (envs.value.is_plain_string() && envs.value.text.find("TS_DEBUG_FIREWALL_MODE=") != std::string::npos) env_list = true;
@@ -463,7 +465,7 @@ class Checker {
     bool module_loose = routing_ == "client" || routing_ == "both";
     // The reverse-path filter as NixOS resolves it: the module's "loose" at priority 100 when
     // routing features include client, against the user's definitions.
-    auto rp = s_.effective("networking.firewall.checkReversePath");
+    const auto& rp = s_.effective("networking.firewall.checkReversePath");
     auto strict = [](const Value& v) { return (v.kind == Value::Kind::boolean && v.boolean) || (v.is_plain_string() && v.text == "strict"); };
     bool user_strict = rp.state == State::known && strict(rp.value);
     int user_prio = rp.definition ? rp.definition->priority : 1000000;
@@ -511,7 +513,7 @@ class Checker {
   }
 
   void flag_rules() {
-    auto extra_up = s_.effective("services.tailscale.extraUpFlags");
+    const auto& extra_up = s_.effective("services.tailscale.extraUpFlags");
     if (extra_up.state != State::absent && !extra_up.value.items.empty() && !auth_key_file_)
       add("up-flags-without-auth-key", extra_up.definition->loc,
           "services.tailscale.extraUpFlags is set but authKeyFile is not: the module ignores the flags",
@@ -586,7 +588,7 @@ class Checker {
   }
 
   void auth_rules() {
-    auto key = s_.effective("services.tailscale.authKeyFile");
+    const auto& key = s_.effective("services.tailscale.authKeyFile");
     for (const auto* d : s_.all("services.tailscale.authKeyFile")) {
       if (d->value.kind == Value::Kind::path)
         add("auth-key-path-literal", d->loc,
@@ -600,7 +602,7 @@ class Checker {
       {
         std::string name = ref[3];
         std::string base = "sops.secrets." + join_option_path({name});
-        auto restart = s_.effective(base + ".restartUnits");
+        const auto& restart = s_.effective(base + ".restartUnits");
         bool declared = !s_.all(base).empty() || !s_.under(base).empty();
         bool ok = false;
         for (const auto& i : restart.value.items)
@@ -616,21 +618,21 @@ class Checker {
   void dns_rules() {
     if (!ts_enabled_) return;
     auto resolved = bool_opt("services.resolved.enable").value_or(false);
-    auto resolvconf = s_.effective("networking.resolvconf.enable");
+    const auto& resolvconf = s_.effective("networking.resolvconf.enable");
     if (resolved && resolvconf.state == State::known && resolvconf.value.is_true())
       add("dns-conflict", resolvconf.definition->loc, "systemd-resolved and resolvconf are both enabled: they fight over /etc/resolv.conf and MagicDNS breaks",
           "networking.resolvconf.enable = false;  # resolved manages /etc/resolv.conf");
     bool accept_dns = !(by_name_.count("accept-dns") && flag("accept-dns")->word.value && *flag("accept-dns")->word.value == "false");
     if (resolved && accept_dns) {
       for (const char* opt : {"services.resolved.dnsovertls", "services.resolved.settings.Resolve.DNSOverTLS"}) {
-        auto e = s_.effective(opt);
+        const auto& e = s_.effective(opt);
         if (e.state == State::known && ((e.value.is_plain_string() && (e.value.text == "true" || e.value.text == "yes")) || e.value.is_true()))
           add("dns-conflict", e.definition->loc,
               "strict DNS-over-TLS with MagicDNS: resolved will not query 100.100.100.100, which speaks plain DNS, so tailnet names stop resolving",
               fmt::format("{} = \"opportunistic\";", opt));
       }
     }
-    auto ns = s_.effective("networking.nameservers");
+    const auto& ns = s_.effective("networking.nameservers");
     for (const auto& i : ns.value.items)
       if (i.is_plain_string() && i.text.rfind("100.100.100.100", 0) == 0)
         add("magicdns-resolver-hardcoded", i.loc, "100.100.100.100 is listed in networking.nameservers: name resolution breaks whenever Tailscale is down");

@@ -168,7 +168,16 @@ Token Lexer::make(Tok kind, size_t len) {
   Token t;
   t.kind = kind;
   t.text = src_.substr(i_, len);
-  t.pos = consume(len);
+  if (kind == Tok::Str || kind == Tok::IndStr || kind == Tok::IndStringOpen) {
+    t.pos = consume(len);
+  } else {
+    // No other token holds a line break: only the column moves.
+    t.pos = cur_;
+    prev_lexeme_ = last_lexeme_;
+    last_lexeme_ = cur_;
+    i_ += len;
+    cur_.col += static_cast<uint32_t>(len);
+  }
   t.end = cur_;
   return t;
 }
@@ -222,15 +231,39 @@ Token Lexer::lex_default() {
     if (eof()) return eof_token();
     char c = src_[i_];
     if (is_space(c)) {
+      // One lexeme; positions counted while scanning (like consume(): CRLF is one line break).
+      prev_lexeme_ = last_lexeme_;
+      last_lexeme_ = cur_;
+      const size_t n = src_.size();
       size_t j = i_;
-      while (j < src_.size() && is_space(src_[j])) ++j;
-      consume(j - i_);
+      uint32_t line = cur_.line, col = cur_.col;
+      for (; j < n; ++j) {
+        char d = src_[j];
+        if (d == ' ' || d == '\t') {
+          ++col;
+        } else if (d == '\n') {
+          ++line;
+          col = 1;
+        } else if (d == '\r') {
+          if (j + 1 < n && src_[j + 1] == '\n') ++j;
+          ++line;
+          col = 1;
+        } else {
+          break;
+        }
+      }
+      i_ = j;
+      cur_ = Pos{line, col};
       continue;
     }
     if (c == '#') {
+      // No line break inside: only the column moves.
       size_t j = i_;
       while (j < src_.size() && src_[j] != '\n' && src_[j] != '\r') ++j;
-      consume(j - i_);
+      prev_lexeme_ = last_lexeme_;
+      last_lexeme_ = cur_;
+      cur_.col += static_cast<uint32_t>(j - i_);
+      i_ = j;
       continue;
     }
     if (c == '/' && at(i_ + 1) == '*') {
@@ -354,13 +387,19 @@ Token Lexer::lex_default() {
     while (at(k) == ' ') ++k;
     offer(Tok::IndStringOpen, at(k) == '\n' ? k + 1 - i : 2);
   }
+  // Every PATH needs a '/' right after its leading path characters, every URI a ':' (its scheme
+  // characters are path characters, and a path character that is not one is not ':').
+  const size_t pc = path_chars(i);
+  const char after_pc = at(i + pc);
   {
     // {PATH_SEG}\$\{ and {HPATH_START}\$\{ (re-lexed in PATH_START)
-    size_t k = i + path_chars(i);
-    if (at(k) == '/' && at(k + 1) == '$' && at(k + 2) == '{') offer(Tok::Path, k + 3 - i, Special::PathStart);
+    size_t k = i + pc;
+    if (after_pc == '/' && at(k + 1) == '$' && at(k + 2) == '{') offer(Tok::Path, k + 3 - i, Special::PathStart);
     if (c == '~' && c1 == '/' && at(i + 2) == '$' && at(i + 3) == '{') offer(Tok::HPath, 4, Special::HPathStart);
   }
-  if (size_t l = match_path(i); l) offer(Tok::Path, l, Special::PathTok);
+  if (after_pc == '/') {
+    if (size_t l = match_path(i); l) offer(Tok::Path, l, Special::PathTok);
+  }
   if (c == '~') {
     size_t l = match_path(i + 1);
     // HPATH = \~(\/{PATH_CHAR}+)+\/? : the part after ~ must start with '/'
@@ -371,7 +410,7 @@ Token Lexer::lex_default() {
     while (at(k) == '/' && is_path_char(at(k + 1))) k += 1 + path_chars(k + 1);
     if (at(k) == '>') offer(Tok::SPath, k + 1 - i);
   }
-  if (is_alpha(c)) {
+  if (is_alpha(c) && after_pc == ':') {
     size_t k = i + 1;
     while (is_scheme_char(at(k))) ++k;
     if (at(k) == ':' && is_uri_char(at(k + 1))) {
