@@ -1,5 +1,8 @@
 // tsfleet check: offline lint of the fleet file and of NixOS modules, for CI.
 #include <cstdio>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -82,6 +85,12 @@ int run_check(const CheckOptions& o) {
   req.check_generated = !o.no_generated;
   req.generated_dir = o.out;
 
+#ifdef __GLIBC__
+  // Parsing thousands of modules makes many small, short-lived allocations next to larger ones;
+  // with glibc's fastbins every larger free then consolidates them all (a tenth of the time of a
+  // large check). A process-wide setting, so it belongs to the program, not the library.
+  mallopt(M_MXFAST, 0);
+#endif
   lint::CheckReport report = lint::run_check(req);
   if (o.format == "json") {
     auto j = render_json(report.findings);

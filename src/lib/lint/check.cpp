@@ -6,7 +6,6 @@
 #include <tuple>
 
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include <fmt/format.h>
@@ -136,12 +135,6 @@ const HostPlan* match_host(const ModuleSet& set, const PlanIndex& plans) {
 }  // namespace
 
 CheckReport run_check(const CheckRequest& req) {
-#ifdef __GLIBC__
-  // Parsing and reading thousands of modules makes many small, short-lived allocations next to
-  // larger ones; with glibc's fastbins every larger free then consolidates them all (a tenth of
-  // the time of a large check). The per-thread caches keep small allocations fast without them.
-  mallopt(M_MXFAST, 0);
-#endif
   CheckReport report;
   std::vector<Finding> all;
   std::map<std::string, std::string> texts;  // file -> text, for suppressions
