@@ -115,3 +115,25 @@ TEST_CASE("passing the daemon's families through: prefix, one family each, no du
         "# HELP tailscaled_b from the daemon: tailscaled_b\n# TYPE tailscaled_b "
         "untyped\ntailscaled_b{x=\"1\"} 3\n");
 }
+
+TEST_CASE("passing through: control characters in HELP become spaces, trimmed (found by fuzzing)",
+          "[monitor][prometheus]") {
+  auto r = parse_text(std::string(
+      "# HELP tailscaled_x Number of pe\x01\n# TYPE tailscaled_x gauge\ntailscaled_x 1\n"));
+  Writer w;
+  write_families(w, r.families, "tailscaled_", "d");
+  CHECK(w.text() ==
+        "# HELP tailscaled_x Number of pe\n# TYPE tailscaled_x gauge\ntailscaled_x 1\n");
+}
+
+TEST_CASE(
+    "passing through: label values that write the same after UTF-8 repair are one series (found by "
+    "fuzzing)",
+    "[monitor][prometheus]") {
+  auto r = parse_text(std::string("tailscaled_y{a=\"x\xff\"} 1\ntailscaled_y{a=\"x\xfe\"} 2\n"));
+  Writer w;
+  write_families(w, r.families, "tailscaled_", "d");
+  CHECK(w.text() ==
+        "# HELP tailscaled_y d tailscaled_y\n# TYPE tailscaled_y "
+        "untyped\ntailscaled_y{a=\"x\xEF\xBF\xBD\"} 1\n");
+}

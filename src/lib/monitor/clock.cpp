@@ -78,7 +78,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept {
       !digits(s, i, 2, day) || !expect(s, i, 'T') || !digits(s, i, 2, hh) || !expect(s, i, ':') ||
       !digits(s, i, 2, mm) || !expect(s, i, ':') || !digits(s, i, 2, ss))
     return std::nullopt;
-  if (year < 1970 || mon < 1 || mon > 12 || day < 1 ||
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+  if (year < 1970 || year > 2200 || mon < 1 || mon > 12 || day < 1 ||
       static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(mon)) || hh > 23 ||
       mm > 59 || ss > 60)
     return std::nullopt;

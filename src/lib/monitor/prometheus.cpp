@@ -392,7 +392,7 @@ void write_families(Writer& w, const std::vector<Family>& families, std::string_
       std::string key = s.name;
       for (const auto& [k, v] : s.labels) {
         if (!valid_label_name(k) || k.rfind("__", 0) == 0 || !names.insert(k).second) ok = false;
-        key += '\0' + k + '\0' + v;
+        key += '\0' + k + '\0' + valid_utf8(v);  // as written: two raw values may write the same
       }
       if (!ok || !seen_series.insert(key).second) continue;
       keep.push_back(&s);
@@ -401,6 +401,9 @@ void write_families(Writer& w, const std::vector<Family>& families, std::string_
     std::string help = f.help;
     for (char& c : help)
       if (static_cast<unsigned char>(c) < 0x20 && c != '\n') c = ' ';
+    // The parser trims HELP text; so do we, or a second round would differ.
+    while (!help.empty() && (help.back() == ' ' || help.back() == '\t')) help.pop_back();
+    while (!help.empty() && (help.front() == ' ' || help.front() == '\t')) help.erase(0, 1);
     w.family(f.name, help.empty() ? fmt::format("{} {}", default_help, f.name) : help, f.type);
     for (const Sample* s : keep) w.sample(s->name, s->labels, s->value);
   }
