@@ -6,9 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include "tsfleet/time_text.h"
+
 namespace tsfleet::monitor {
 
-using TimePoint = std::chrono::system_clock::time_point;
+using tsfleet::TimePoint;
 
 class Clock {
  public:
@@ -33,13 +35,9 @@ class ManualClock final : public Clock {
   TimePoint t_;
 };
 
-// UTC with millisecond precision: "2026-12-01T11:58:30.123Z".
-std::string format_rfc3339(TimePoint t);
-
-// Parses RFC 3339 as Go writes it ("2026-12-01T11:58:30.123456789Z", "…+02:00"). Returns nullopt
-// for anything else, for Go's zero time "0001-01-01T00:00:00Z" and for years outside 1970-2200
-// (system_clock's nanoseconds end in 2262). Never throws; accepts any bytes.
-std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept;
+// RFC 3339 (tsfleet/time_text.h), for monitor's code.
+using tsfleet::format_rfc3339;
+using tsfleet::parse_rfc3339;
 
 // "14d", "36h", "90m", "30s", "500ms", "1h30m" -> a duration; nullopt when malformed, negative or
 // overflowing. A bare number is seconds.

@@ -1,4 +1,5 @@
 #include "tsfleet/doctor/parsers.h"
+#include "tsfleet/time_text.h"
 
 #include <fmt/format.h>
 
@@ -485,44 +486,9 @@ std::string short_version(std::string_view long_version) {
 }
 
 std::optional<std::chrono::sys_seconds> parse_rfc3339(std::string_view s) {
-  using namespace std::chrono;
-  s = trim(s);
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  auto num = [&](size_t pos, size_t len) -> std::optional<int> {
-    for (size_t i = pos; i < pos + len; ++i)
-      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
-    return parse_number<int>(s.substr(pos, len));
-  };
-  auto Y = num(0, 4), M = num(5, 2), D = num(8, 2), h = num(11, 2), m = num(14, 2),
-       sec = num(17, 2);
-  if (!Y || !M || !D || !h || !m || !sec || *h > 23 || *m > 59 || *sec > 60) return std::nullopt;
-  year_month_day ymd{year{*Y}, month{static_cast<unsigned>(*M)}, day{static_cast<unsigned>(*D)}};
-  if (!ymd.ok()) return std::nullopt;
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    size_t start = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == start) return std::nullopt;
-  }
-  if (i >= s.size()) return std::nullopt;
-  long offset = 0;
-  if (s[i] == 'Z' || s[i] == 'z') {
-    ++i;
-  } else if (s[i] == '+' || s[i] == '-') {
-    if (i + 6 != s.size() || s[i + 3] != ':') return std::nullopt;
-    auto oh = num(i + 1, 2), om = num(i + 4, 2);
-    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (*oh * 60L + *om) * 60L * (s[i] == '+' ? 1 : -1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  sys_seconds t = sys_days{ymd} + hours{*h} + minutes{*m} + seconds{*sec};
-  return t - seconds{offset};
+  auto t = tsfleet::parse_rfc3339(s);
+  if (!t) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(*t);
 }
 
 }  // namespace tsfleet::doctor

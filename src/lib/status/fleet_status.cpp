@@ -1,4 +1,5 @@
 #include "tsfleet/status/fleet_status.h"
+#include "tsfleet/time_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -77,32 +78,6 @@ std::int64_t system_now() {
       .count();
 }
 
-int digits(std::string_view s, std::size_t pos, std::size_t n, bool& ok) {
-  int v = 0;
-  if (pos + n > s.size()) {
-    ok = false;
-    return 0;
-  }
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
-      ok = false;
-      return 0;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 std::string ago(std::int64_t now, const std::string& when) {
   auto t = parse_rfc3339(when);
   if (!t) return "never";
@@ -117,40 +92,9 @@ std::string ago(std::int64_t now, const std::string& when) {
 }  // namespace
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) noexcept {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
-  bool ok = true;
-  int year = digits(s, 0, 4, ok);
-  if (!ok || s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-      s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  int mon = digits(s, 5, 2, ok), day = digits(s, 8, 2, ok), hh = digits(s, 11, 2, ok),
-      mm = digits(s, 14, 2, ok), ss = digits(s, 17, 2, ok);
-  if (!ok || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-    return std::nullopt;
-  std::size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    std::size_t start = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == start) return std::nullopt;
-  }
-  if (i >= s.size()) return std::nullopt;
-  int offset = 0;
-  if (s[i] == 'Z' || s[i] == 'z') {
-    ++i;
-  } else if (s[i] == '+' || s[i] == '-') {
-    int sign = s[i] == '-' ? -1 : 1;
-    int oh = digits(s, i + 1, 2, ok), om = digits(s, i + 4, 2, ok);
-    if (!ok || i + 3 >= s.size() || s[i + 3] != ':' || oh > 23 || om > 59) return std::nullopt;
-    offset = sign * (oh * 3600 + om * 60);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  if (year <= 1) return std::nullopt;  // Go's zero time (0001-01-01T00:00:00Z): "never"
-  std::int64_t days = days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
-  return days * 86400 + hh * 3600 + mm * 60 + ss - offset;
+  auto t = tsfleet::parse_rfc3339(s);
+  if (!t) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(t->time_since_epoch()).count();
 }
 
 // ---------------------------------------------------------------------------------------------
