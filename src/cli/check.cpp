@@ -47,7 +47,7 @@ int list_rules(const CheckOptions& o) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : rules)
       arr.push_back({{"id", r.id}, {"severity", to_string(r.severity)}, {"title", r.title}, {"why", r.why}, {"fix", r.fix}});
-    print_out(nlohmann::json({{"schema_version", 1}, {"rules", arr}}).dump(2) + "\n");
+    print_json(nlohmann::json({{"schema_version", 1}, {"rules", arr}}));
   } else {
     for (const auto& r : rules) print_out(fmt::format("{:<34} {:<8} {}\n", r.id, to_string(r.severity), r.title));
   }
@@ -96,9 +96,9 @@ int run_check(const CheckOptions& o) {
     auto j = render_json(report.findings);
     j["files_checked"] = report.files_checked;
     j["hosts_checked"] = report.hosts_checked;
-    print_out(j.dump(2) + "\n");
+    print_json(j);
   } else if (o.format == "sarif") {
-    print_out(render_sarif(report.findings, lint::rule_catalogue(), TSFLEET_VERSION).dump(2) + "\n");
+    print_json(render_sarif(report.findings, lint::rule_catalogue(), TSFLEET_VERSION));
   } else {
     print_out(render_text(report.findings, use_colour(stdout)));
     spdlog::debug("checked {} file(s), {} host configuration(s)", report.files_checked, report.hosts_checked);

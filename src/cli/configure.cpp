@@ -131,7 +131,7 @@ int run_configure(const ConfigureOptions& o) {
       if (!o.json) print_out(fmt::format("stale: {} belongs to a host that is no longer in the fleet: remove it\n", s.string()));
     }
     report["drift"] = drift;
-    if (o.json) print_out(report.dump(2) + "\n");
+    if (o.json) print_json(report);
     else if (drift == 0) print_out(fmt::format("{} module(s) in {} match the fleet file\n", targets.size(), o.out));
     else spdlog::error("{} module(s) differ from what the fleet file generates: run `tsfleet configure`{}", drift,
                        o.out == "hosts" ? "" : " --out " + o.out);
@@ -153,7 +153,7 @@ int run_configure(const ConfigureOptions& o) {
     if (!o.json) print_out(fmt::format("{} {} ({})\n", unchanged ? "unchanged" : "wrote    ", t.path.string(), summary(*t.plan)));
   }
   for (const auto& s : stale) spdlog::warn("{} belongs to a host that is no longer in the fleet: remove it", s.string());
-  if (o.json) print_out(report.dump(2) + "\n");
+  if (o.json) print_json(report);
   return exit_code::ok;
 }
 

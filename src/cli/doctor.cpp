@@ -45,7 +45,7 @@ int list_checks(const DoctorOptions& o) {
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& c : all) arr.push_back({{"id", c.id}, {"title", c.title}, {"reads", c.reads}});
-    print_out(nlohmann::json({{"schema_version", 1}, {"checks", arr}}).dump(2) + "\n");
+    print_json(nlohmann::json({{"schema_version", 1}, {"checks", arr}}));
   } else {
     for (const auto& c : all) print_out(fmt::format("{:<18} {}\n", c.id, c.title));
   }
@@ -140,7 +140,7 @@ int run_doctor(const DoctorOptions& o) {
     j["fleet_host"] = ctx.plan ? nlohmann::json(ctx.plan->name) : nlohmann::json(nullptr);
     j["strict"] = o.strict;
     j["exit_code"] = code;
-    print_out(j.dump(2) + "\n");
+    print_json(j);
   } else {
     print_out(render_results_text(results, use_colour(stdout)));
   }

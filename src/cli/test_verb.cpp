@@ -152,7 +152,7 @@ int run_test(const TestOptions& o) {
   probe::SuiteReport report = probe::run_suite(plans, *self, so, env);
   if (env.progress) std::fprintf(stderr, "\r\033[K");
   if (o.json)
-    print_out(probe::render_suite_json(report).dump(2) + "\n");
+    print_json(probe::render_suite_json(report));
   else
     print_out(probe::render_suite_text(report, use_colour(stdout)));
   return report.exit_code;

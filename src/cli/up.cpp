@@ -57,7 +57,7 @@ int run_up(const UpCliOptions& o) {
   localapi::LocalApiClient api(co), watch(co);
   sys::SystemProcessRunner runner;
   up::UpReport r = up::run_up(p, uo, api, &watch, runner);
-  if (o.json) print_out(up::render_up_json(r).dump(2) + "\n");
+  if (o.json) print_json(up::render_up_json(r));
   else print_out(up::render_up_text(r));
   return r.complete ? exit_code::ok : exit_code::findings;
 }

@@ -76,3 +76,13 @@ void print_out(std::string_view text) {
 }
 
 }  // namespace tsfleet
+
+namespace tsfleet {
+
+std::string json_text(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void print_json(const nlohmann::json& j) { print_out(json_text(j, 2) + "\n"); }
+
+}  // namespace tsfleet

@@ -80,7 +80,7 @@ class Loader {
     if (!root.contains("schema_version")) fail("", fmt::format("missing \"schema_version\": add \"schema_version\": {} at the top", kFleetSchemaVersion));
     const json& sv = root["schema_version"];
     if (!sv.is_number_integer() || sv.get<int64_t>() != kFleetSchemaVersion)
-      fail("schema_version", fmt::format("unsupported schema_version {}: this tsfleet reads version {}", sv.dump(), kFleetSchemaVersion));
+      fail("schema_version", fmt::format("unsupported schema_version {}: this tsfleet reads version {}", sv.dump(-1, ' ', false, json::error_handler_t::replace), kFleetSchemaVersion));
 
     if (root.contains("tailnet")) {
       fleet.tailnet = string_at({&root["tailnet"], "tailnet"});

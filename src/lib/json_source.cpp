@@ -296,7 +296,7 @@ class Reader {
 
 std::string json_path_member(const std::string& parent, const std::string& key) {
   if (is_simple_key(key)) return parent.empty() ? key : parent + "." + key;
-  return parent + "[" + nlohmann::json(key).dump() + "]";
+  return parent + "[" + nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
 }
 
 std::string json_path_index(const std::string& parent, size_t index) {

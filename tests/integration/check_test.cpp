@@ -156,3 +156,14 @@ TEST_CASE("check --list-rules lists the catalogue") {
   auto md = run_tsfleet({"check", "--list-rules", "--format", "markdown"});
   CHECK(md.out == read_file(source_dir() / "docs/rules.md"));
 }
+
+TEST_CASE("check --format json stays valid JSON when a file holds bytes that are not UTF-8") {
+  TempDir dir;
+  write_file(dir / "u.nix", "{ services.tailscale.enable = true; services.tailscale.extraSetFlags = [ \"--bogus\xff=1\" ];"
+                            " networking.firewall.trustedInterfaces = [ \"tailscale0\" ]; }\n");
+  auto r = run_tsfleet({"check", "u.nix", "--format", "json"}, in_dir(dir.path()));
+  CHECK(r.exit_code == 1);
+  json j = json::parse(r.out);
+  REQUIRE(j["findings"].size() == 1);
+  CHECK(j["findings"][0]["rule"] == "unknown-tailscale-flag");
+}

@@ -181,3 +181,10 @@ TEST_CASE("tag_owners are read when given") {
   CHECK(f.tag_owners->at("tag:server") == std::vector<std::string>{"autogroup:admin"});
   CHECK(load_error(fleet_with("\"roles\": [\"client\"]", "", "\n\"tag_owners\": {\"server\": []},")).find("tag_owners.server") != std::string::npos);
 }
+
+TEST_CASE("bytes that are not UTF-8 get a clear error, not a crash (found by fuzz/fleet_fuzz)") {
+  std::string bad_key = "{\"schema_version\": 1, \"hosts\": {\"h\xff\": {\"roles\": [\"client\"]}}}";
+  CHECK(load_error(bad_key).find("not a valid host name") != std::string::npos);
+  std::string bad_version = "{\"schema_version\": \"\xfe\", \"hosts\": {}}";
+  CHECK(load_error(bad_version).find("unsupported schema_version") != std::string::npos);
+}

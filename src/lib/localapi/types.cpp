@@ -566,7 +566,7 @@ std::string to_masked_prefs_json(const PrefsPatch& p) {
   }
   put("OperatorUser", p.operator_user);
   put("PostureChecking", p.posture_checking);
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace tsfleet::localapi

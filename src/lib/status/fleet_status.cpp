@@ -543,14 +543,14 @@ nlohmann::json render_status_json(const FleetStatus& s, std::string_view fleet_s
 std::string render_status_json_text(const FleetStatus& s, std::string_view fleet_source) {
   // The report without its hosts, pretty-printed; then the hosts spliced in, one compact object a
   // line, so a 50,000-peer report never exists as a JSON tree.
-  std::string head = report_json(s, fleet_source).dump(2);
+  std::string head = report_json(s, fleet_source).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string out;
   out.reserve(head.size() + s.rows.size() * 900);
   out.append(head, 0, head.size() - 2);  // without "\n}"
   out += ",\n  \"hosts\": [";
   for (std::size_t i = 0; i < s.rows.size(); ++i) {
     out += i ? ",\n    " : "\n    ";
-    out += host_json(s.rows[i]).dump();
+    out += host_json(s.rows[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   out += s.rows.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return out;

@@ -677,7 +677,7 @@ nlohmann::json render_up_json(const UpReport& r) {
                       {"complete", r.complete},           {"commands", r.commands},
                       {"states_seen", r.states_seen},     {"changes", changes},
                       {"messages", r.messages}};
-  return nlohmann::json::parse(redact(j.dump()));
+  return nlohmann::json::parse(redact(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 }  // namespace tsfleet::up
