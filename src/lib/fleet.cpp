@@ -146,9 +146,16 @@ class Loader {
   void scan_for_secrets(const json& v, const std::string& path) const {
     if (v.is_string()) {
       if (v.get_ref<const std::string&>().find("tskey-") != std::string::npos)
-        fail(path, "this looks like a Tailscale auth key (tskey-...); keys never go in the fleet file: store it in a sops-nix or agenix secret and write \"auth_key\": {\"sops\": \"NAME\"} (the value is not shown here)");
+        fail(path, "this looks like a Tailscale auth key (it starts with tskey); keys never go in the fleet file: store it in a sops-nix or agenix secret and write \"auth_key\": {\"sops\": \"NAME\"} (the value is not shown here)");
     } else if (v.is_object()) {
-      for (auto it = v.begin(); it != v.end(); ++it) scan_for_secrets(it.value(), json_path_member(path, it.key()));
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        std::string child = json_path_member(path, it.key());
+        if (it.key().find("tskey-") != std::string::npos)  // neither the key nor its path is shown
+          throw Error(ErrorCategory::input,
+                      fmt::format("{}: a member name looks like a Tailscale auth key (it starts with tskey); keys never go in the fleet file: remove it and store the key in a secret (not shown here)",
+                                  doc_.where(child, true)));
+        scan_for_secrets(it.value(), child);
+      }
     } else if (v.is_array()) {
       for (size_t i = 0; i < v.size(); ++i) scan_for_secrets(v[i], json_path_index(path, i));
     }
