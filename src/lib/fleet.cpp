@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "tsfleet/error.h"
+#include "tsfleet/redact.h"
 #include "tsfleet/suggest.h"
 #include "tsfleet/tailscale_flags.h"
 
@@ -648,8 +649,14 @@ class Loader {
 }  // namespace
 
 Fleet load_fleet(std::string_view text, std::string_view filename) {
-  JsonDocument doc = parse_json_document(text, filename);
-  return Loader(doc).run();
+  try {
+    JsonDocument doc = parse_json_document(text, filename);
+    return Loader(doc).run();
+  } catch (const Error& e) {
+    // Messages quote keys and paths from the file: whatever looks like a key is masked here,
+    // at the source, not only on the way out.
+    throw Error(e.category(), redact(e.what()));
+  }
 }
 
 Fleet load_fleet_file(const std::string& path) {
