@@ -207,7 +207,67 @@ TEST_CASE(
   CHECK(warns == 1);
 }
 
-TEST_CASE("doctor --check runs only the named checks; --strict turns WARN into exit 1",
+TEST_CASE(
+    "doctor firewall-trust: the nftables NixOS firewall without tailscale0 trusted FAILs, and the "
+    "exit code follows it",
+    "[doctor]") {
+  // healthy-router with one change: nixos-fw's input chain trusts only lo, and tailscale's
+  // ts-input (an older tailscale, netfilter-mode on) has no accept-all rule for tailscale0.
+  TempDir dir;
+  FakeDaemon d(scenario("doctor-router.json"));  // NetfilterMode 2: on
+  auto root = tree(dir, "firewall-untrusted-nft");
+  auto r = doctor(
+      {"--root", root.string(), "--socket", d.socket().string(), "--now", "2026-12-01T12:00:00Z"});
+  auto x = result(r, "firewall-trust");
+  CHECK(x.at("outcome") == "FAIL");
+  CHECK(x.at("file") == "/.tsfleet/nft-ruleset.txt");
+  CHECK(contains(x, "summary", "the nftables NixOS firewall drops packets on tailscale0"));
+  CHECK(contains(x, "summary", "peers cannot reach this host"));
+  CHECK(x.at("fix") == "networking.firewall.trustedInterfaces = [ \"tailscale0\" ];");
+  // Everything else on this tree is as healthy as healthy-router: the FAIL alone decides.
+  for (const auto& y : r.report.at("results")) {
+    INFO(y.dump(2));
+    if (y.at("check") == "firewall-trust" || y.at("check") == "version-skew") continue;
+    CHECK(y.at("outcome") == "PASS");
+  }
+  CHECK(r.report.at("summary").at("fail") == 1);
+  CHECK(r.exit_code == 1);
+  CHECK(r.report.at("exit_code") == 1);
+
+  // The check alone exits 1; the same tree without it exits 0.
+  auto only = doctor(
+      {"--root", root.string(), "--socket", d.socket().string(), "--check", "firewall-trust"});
+  CHECK(only.exit_code == 1);
+  auto rest = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check",
+                      "firewall-mode", "--check", "udp-port"});
+  CHECK(result(rest, "firewall-mode").at("outcome") == "PASS");
+  CHECK(result(rest, "udp-port").at("outcome") == "PASS");
+  CHECK(rest.exit_code == 0);
+
+  // Without the daemon (netfilter mode unknown) the ruleset alone still FAILs it, in text too.
+  auto text = run_tsfleet({"doctor", "--root", root.string(), "--check", "firewall-trust"});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("FAIL") != std::string::npos);
+  CHECK(text.out.find("networking.firewall.trustedInterfaces = [ \"tailscale0\" ];") !=
+        std::string::npos);
+}
+
+TEST_CASE("doctor socket-permission: a daemon that refuses even reads FAILs it", "[doctor]") {
+  TempDir dir;
+  FakeDaemon d(scenario("doctor-router.json"));
+  auto root = tree(dir, "healthy-router");
+  d.set_fault("status", {{"mode", "http"}, {"status", 403}, {"body", "status access denied"}});
+  auto r = doctor({"--root", root.string(), "--socket", d.socket().string(), "--check",
+                   "socket-permission", "--check", "daemon"});
+  auto x = result(r, "socket-permission");
+  CHECK(x.at("outcome") == "FAIL");
+  CHECK(contains(x, "summary", "cannot even read"));
+  CHECK(contains(x, "fix", "services.tailscale.extraSetFlags = [ \"--operator="));
+  CHECK(result(r, "daemon").at("outcome") == "FAIL");
+  CHECK(r.exit_code == 1);
+}
+
+TEST_CASE("doctor --check runs only the named checks, and --strict turns WARN into exit 1",
           "[doctor]") {
   TempDir dir;
   FakeDaemon d(scenario("doctor-broken.json"));
