@@ -17,6 +17,7 @@
 #include "common.h"
 #include "tsfleet/console.h"
 #include "tsfleet/doctor/parsers.h"
+#include "tsfleet/doctor/sntp.h"
 #include "tsfleet/error.h"
 #include "tsfleet/localapi/client.h"
 #include "tsfleet/plan.h"
@@ -36,6 +37,7 @@ struct DoctorOptions {
   bool strict = false;
   std::optional<std::string> now;
   int expiry_days = 7;
+  std::vector<std::string> time_servers;
 };
 
 namespace {
@@ -72,6 +74,26 @@ int run_doctor(const DoctorOptions& o) {
         fmt::format("--root {}: not a directory (give / or a snapshot of /proc, /sys and /etc)",
                     o.root));
 
+  std::vector<doctor::TimeServer> time_servers;
+  bool ask_time_servers = true;
+  for (const auto& t : o.time_servers) {
+    if (t == "none") {
+      if (o.time_servers.size() > 1)
+        throw Error(ErrorCategory::usage,
+                    "--time-server none: ask no server, so give no other --time-server with it");
+      ask_time_servers = false;
+      continue;
+    }
+    std::string why;
+    auto s = doctor::parse_time_server(t, &why);
+    if (!s)
+      throw Error(
+          ErrorCategory::usage,
+          fmt::format("--time-server {}: {} (write HOST, HOST:PORT or [IPV6]:PORT, or none)", t,
+                      why));
+    time_servers.push_back(*s);
+  }
+
   sys::RootedFileSystem fs(o.root);
   sys::SystemProcessRunner runner;
   doctor::DoctorContext ctx;
@@ -79,6 +101,8 @@ int run_doctor(const DoctorOptions& o) {
   ctx.live = fs.is_live();
   ctx.runner = &runner;
   ctx.key_expiry_warning = std::chrono::hours(24 * o.expiry_days);
+  ctx.time_servers = time_servers;
+  ctx.ask_time_servers = ask_time_servers;
   if (const char* u = std::getenv("USER")) ctx.user = u;
   if (o.now) {
     auto t = doctor::parse_rfc3339(*o.now);
@@ -175,6 +199,12 @@ void setup_doctor(CLI::App& sub, const GlobalOptions&, Runner& run) {
          "--now", o->now,
          "Judge key expiry as of this RFC 3339 time instead of the clock (reproducible reports)")
       ->type_name("TIME");
+  sub.add_option(
+         "--time-server", o->time_servers,
+         "Measure the clock against this NTP server (HOST[:PORT], repeatable, asked in turn "
+         "until one answers; default: the host's configured servers, on the live system "
+         "only; none: ask no server)")
+      ->type_name("HOST[:PORT]");
   run = [o] { return run_doctor(*o); };
 }
 

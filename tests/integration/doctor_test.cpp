@@ -2,21 +2,39 @@
 // copied to a temporary directory so modes can be set) and the real fake-tailscaled serving a
 // doctor-* scenario. Each check is seen both passing and failing (or warning), by outcome,
 // subject and the NixOS option its fix names.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/fake_daemon.h"
 #include "support/helpers.h"
+#include "support/sntp_responder.h"
+#include "tsfleet/doctor/sntp.h"
 
 using namespace tsfleet::testing;
+using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+extern char** environ;
 
 namespace {
 
@@ -77,6 +95,81 @@ ProcessOptions with_fake_cli() {
   o.env["PATH"] = fake_tailscale_cli_dir().string() + ":" + (path ? path : "/usr/bin:/bin");
   return o;
 }
+
+// The NTP offset a clock result's summary reports ("... NTP offset +300.001 s ...").
+double offset_in(const json& x) {
+  std::string s = x.at("summary").get<std::string>();
+  std::smatch m;
+  INFO(s);
+  REQUIRE(std::regex_search(s, m, std::regex("NTP offset ([+-][0-9]+\\.[0-9]+) s")));
+  return std::stod(m[1].str());
+}
+
+// A real chronyd serving NTP on 127.0.0.1 from this machine's clock (`local stratum 10`), with
+// everything it writes in `dir`. -x: it never touches the clock; -d: it stays in the foreground.
+class Chronyd {
+ public:
+  explicit Chronyd(const TempDir& dir) : log_(dir / "chronyd.log") {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);  // a free port: bind 0, read it, close
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    port_ = ntohs(a.sin_port);
+    fs::path conf = dir / "chrony.conf";
+    write_file(conf, "port " + std::to_string(port_) +
+                         "\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 10\n"
+                         "cmdport 0\nbindcmdaddress /\n"  // no command sockets, no /run/chrony
+                         "pidfile " +
+                         (dir / "chronyd.pid").string() + "\ndriftfile " +
+                         (dir / "chrony.drift").string() + "\n");
+    const passwd* pw = ::getpwuid(::geteuid());
+    std::string user = pw ? pw->pw_name : "root";
+    std::vector<std::string> args = {"chronyd", "-x", "-d", "-u", user, "-f", conf.string()};
+    std::vector<char*> argv;
+    for (auto& x : args) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    int rc = ::posix_spawnp(&pid_, "chronyd", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) pid_ = -1;
+    REQUIRE(rc == 0);
+    // Ready when it gives a valid reply (it may say "unsynchronized" for a moment first).
+    auto until = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        FAIL("chronyd exited at start: " << read_file(log_));
+      }
+      if (tsfleet::doctor::query_sntp({"127.0.0.1", port_}, 300ms).measurement) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL("chronyd did not answer on " << endpoint() << " within 15 s: " << read_file(log_));
+  }
+  ~Chronyd() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  Chronyd(const Chronyd&) = delete;
+  Chronyd& operator=(const Chronyd&) = delete;
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  fs::path log_;
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
 
 }  // namespace
 
@@ -415,9 +508,137 @@ TEST_CASE("doctor version-skew: the CLI against the daemon, SKIP without a CLI",
   CHECK(contains(result(s, "version-skew"), "summary", "no `tailscale` CLI"));
 }
 
+TEST_CASE("doctor clock: measured against a real chronyd, the offset is about 0 and it PASSes",
+          "[doctor][sntp]") {
+  REQUIRE(have_program("chronyd"));  // scripts/install-deps installs chrony
+  TempDir dir;
+  Chronyd chrony(dir);
+  auto root = tree(dir, "healthy-router");
+  auto r =
+      doctor({"--root", root.string(), "--check", "clock", "--time-server", chrony.endpoint()});
+  INFO(chrony.log());
+  auto x = result(r, "clock");
+  CHECK(x.at("outcome") == "PASS");
+  CHECK(x.at("file") == chrony.endpoint());
+  CHECK(contains(x, "summary", chrony.endpoint()));
+  CHECK(contains(x, "summary", "stratum 10"));
+  CHECK(std::abs(offset_in(x)) < 0.5);                    // chronyd serves this machine's clock
+  CHECK(contains(x, "detail", "reference 127.127.1.1"));  // chrony's local reference
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("doctor clock: a server 5 s ahead WARNs, 300 s ahead FAILs, with the offset and the fix",
+          "[doctor][sntp]") {
+  TempDir dir;
+  auto root = tree(dir, "healthy-router");
+  SntpResponder server({.offset = 5s});
+  auto w =
+      doctor({"--root", root.string(), "--check", "clock", "--time-server", server.endpoint()});
+  auto x = result(w, "clock");
+  CHECK(x.at("outcome") == "WARN");
+  CHECK(x.at("file") == server.endpoint());
+  CHECK(offset_in(x) == Approx(5.0).margin(0.5));
+  CHECK(contains(x, "summary", "behind " + server.endpoint()));
+  CHECK(contains(x, "fix", "services.timesyncd.enable = true;"));
+  CHECK(w.exit_code == 0);  // WARN alone
+  CHECK(doctor({"--root", root.string(), "--check", "clock", "--time-server", server.endpoint(),
+                "--strict"})
+            .exit_code == 1);
+
+  server.set_offset(300s);
+  auto f =
+      doctor({"--root", root.string(), "--check", "clock", "--time-server", server.endpoint()});
+  x = result(f, "clock");
+  CHECK(x.at("outcome") == "FAIL");
+  CHECK(offset_in(x) == Approx(300.0).margin(1.0));
+  CHECK(contains(x, "summary", "a minute or more off"));
+  CHECK(contains(x, "fix", "services.timesyncd.enable = true;"));
+  CHECK(contains(x, "fix", "networking.timeServers = ["));
+  CHECK(contains(x, "fix", "timedatectl set-ntp true"));
+  CHECK(f.exit_code == 1);
+  CHECK(f.report.at("exit_code") == 1);
+
+  // A host that runs chrony gets chrony's fix; the text report shows the same.
+  write_file(root / "etc/chrony.conf", "pool 2.nixos.pool.ntp.org iburst\n");
+  auto c =
+      doctor({"--root", root.string(), "--check", "clock", "--time-server", server.endpoint()});
+  x = result(c, "clock");
+  CHECK(contains(x, "fix", "services.chrony.enable = true;"));
+  CHECK(contains(x, "fix", "chronyc makestep"));
+  auto text = run_tsfleet(
+      {"doctor", "--root", root.string(), "--check", "clock", "--time-server", server.endpoint()});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("FAIL") != std::string::npos);
+  CHECK(text.out.find(server.endpoint()) != std::string::npos);
+  CHECK(text.out.find("services.chrony.enable = true;") != std::string::npos);
+  CHECK(server.queries() == 5);
+}
+
+TEST_CASE("doctor clock: a server that never answers WARNs, naming it and UDP being blocked",
+          "[doctor][sntp]") {
+  TempDir dir;
+  auto root = tree(dir, "healthy-router");
+  SntpResponder silent({.silent = true});
+  auto start = std::chrono::steady_clock::now();
+  auto r =
+      doctor({"--root", root.string(), "--check", "clock", "--time-server", silent.endpoint()});
+  auto took = std::chrono::steady_clock::now() - start;
+  auto x = result(r, "clock");
+  CHECK(x.at("outcome") == "WARN");
+  CHECK(x.at("file") == silent.endpoint());
+  CHECK(contains(x, "summary", "no NTP server answered"));
+  CHECK(contains(x, "summary", "no answer from NTP server " + silent.endpoint() + " within 2 s"));
+  CHECK(contains(x, "summary", "may be blocked"));
+  CHECK(contains(x, "fix", "networking.timeServers = ["));
+  CHECK(r.exit_code == 0);
+  CHECK(silent.queries() == 1);
+  CHECK(took < 10s);  // the deadline holds
+
+  // A second --time-server is asked after the first gives nothing.
+  SntpResponder good;
+  auto two = doctor({"--root", root.string(), "--check", "clock", "--time-server",
+                     silent.endpoint(), "--time-server", good.endpoint()});
+  x = result(two, "clock");
+  CHECK(x.at("outcome") == "PASS");
+  CHECK(x.at("file") == good.endpoint());
+  CHECK(contains(x, "detail", "before that: no answer from NTP server " + silent.endpoint()));
+}
+
+TEST_CASE(
+    "doctor clock: a snapshot's configured servers are named but not asked without --time-server",
+    "[doctor][sntp]") {
+  TempDir dir;
+  auto root = tree(dir, "healthy-router");
+  SntpResponder server({.offset = 300s});
+  write_file(root / "etc/chrony/chrony.conf",
+             "server 127.0.0.1 port " + std::to_string(server.port()) + " iburst\n");
+  auto r = doctor({"--root", root.string(), "--check", "clock"});
+  auto x = result(r, "clock");
+  CHECK(x.at("outcome") == "PASS");  // timesyncd's marker, as before
+  CHECK(contains(x, "summary", "no NTP server was asked"));
+  CHECK(contains(x, "summary", server.endpoint() + " (chrony in /etc/chrony/chrony.conf)"));
+  CHECK(contains(x, "summary", "only with --time-server"));
+  CHECK(server.queries() == 0);
+
+  auto none = doctor({"--root", root.string(), "--check", "clock", "--time-server", "none"});
+  CHECK(contains(result(none, "clock"), "summary", "no NTP server was asked: --time-server none"));
+
+  auto bad = run_tsfleet({"doctor", "--time-server", "ntp.example.org:0"});
+  CHECK(bad.exit_code == 2);
+  CHECK(
+      bad.err.find("--time-server ntp.example.org:0: port \"0\" is not a number from 1 to 65535") !=
+      std::string::npos);
+  auto mixed = run_tsfleet({"doctor", "--time-server", "none", "--time-server", "a.example"});
+  CHECK(mixed.exit_code == 2);
+  CHECK(mixed.err.find("--time-server none") != std::string::npos);
+}
+
 TEST_CASE("doctor runs against this machine's real / without crashing", "[doctor][smoke]") {
   TempDir dir;
-  auto r = run_tsfleet({"doctor", "--json", "--socket", (dir / "absent.sock").string()});
+  // The JSON run asks no NTP server; the text run asks this machine's configured ones, if any
+  // (bounded by the per-server deadline, whatever the network does).
+  auto r = run_tsfleet(
+      {"doctor", "--json", "--socket", (dir / "absent.sock").string(), "--time-server", "none"});
   INFO(r.out << r.err);
   CHECK((r.exit_code == 0 || r.exit_code == 1));
   json j = json::parse(r.out);

@@ -1,9 +1,12 @@
 // Doctor checks driven directly: a fixture-free filesystem in a TempDir and a DaemonSnapshot
 // built by hand, so each rule of a check is pinned down without a daemon.
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <regex>
 #include <set>
 
 #include "support/helpers.h"
+#include "support/sntp_responder.h"
 #include "tsfleet/doctor/doctor.h"
 #include "tsfleet/doctor/parsers.h"
 #include "tsfleet/fleet.h"
@@ -11,8 +14,10 @@
 
 using namespace tsfleet;
 using namespace tsfleet::doctor;
+using tsfleet::testing::SntpResponder;
 using tsfleet::testing::TempDir;
 using tsfleet::testing::write_file;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -38,6 +43,14 @@ struct Fixture {
   }
   std::vector<Result> run(const std::string& id) { return run_checks(ctx, {id}); }
 };
+
+// The offset a clock summary reports ("... (NTP offset +300.001 s, ...").
+double offset_of(const Result& r) {
+  std::smatch m;
+  INFO(r.summary);
+  REQUIRE(std::regex_search(r.summary, m, std::regex("NTP offset ([+-][0-9]+\\.[0-9]+) s")));
+  return std::stod(m[1].str());
+}
 
 }  // namespace
 
@@ -107,7 +120,8 @@ TEST_CASE("ip-forwarding: the plan's roles count when the daemon advertises noth
 }
 
 TEST_CASE(
-    "firewall-mode: nftables without TS_DEBUG_FIREWALL_MODE warns; the process environment wins",
+    "firewall-mode: nftables without TS_DEBUG_FIREWALL_MODE warns, and the process environment "
+    "wins",
     "[doctor][checks]") {
   Fixture f;
   CHECK(f.run("firewall-mode")[0].outcome == Outcome::pass);  // no nftables at all
@@ -150,4 +164,153 @@ TEST_CASE("the catalogue: unique ids, each with a title and what it reads", "[do
     CHECK(find_check(c.id) == &c);
   }
   CHECK(find_check("nope") == nullptr);
+}
+
+TEST_CASE("clock: the measured offset decides PASS / WARN / FAIL, and the fix fits the daemon",
+          "[doctor][checks][sntp]") {
+  Fixture f;
+  SntpResponder server;
+  f.ctx.time_servers = {{"127.0.0.1", server.port()}};
+  auto r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::pass);
+  CHECK(r.subject.file == server.endpoint());
+  CHECK(offset_of(r) == Approx(0).margin(0.1));
+  CHECK(r.fix.empty());
+
+  server.set_offset(5s);
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::warn);
+  CHECK(offset_of(r) == Approx(5).margin(0.1));
+  CHECK(r.summary.find("behind " + server.endpoint()) != std::string::npos);
+  CHECK(r.fix.find("services.timesyncd.enable = true;") != std::string::npos);
+  CHECK(r.fix.find("timedatectl set-ntp true") != std::string::npos);
+
+  server.set_offset(-300s);
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::fail);
+  CHECK(r.summary.find("ahead of " + server.endpoint()) != std::string::npos);
+  CHECK(offset_of(r) == Approx(-300).margin(0.1));
+  // chrony configured: its fix and its one-off command.
+  write_file(f.dir / "etc/chrony.conf", "pool 2.nixos.pool.ntp.org iburst\n");
+  r = f.run("clock")[0];
+  CHECK(r.fix.find("services.chrony.enable = true;") != std::string::npos);
+  CHECK(r.fix.find("chronyc makestep") != std::string::npos);
+  CHECK(r.fix.find("networking.timeServers = [") != std::string::npos);
+  CHECK(r.detail.find("configured: 2.nixos.pool.ntp.org:123 (chrony in /etc/chrony.conf)") !=
+        std::string::npos);
+
+  // Either side of the thresholds (1 s and 60 s).
+  server.set_offset(1100ms);
+  CHECK(f.run("clock")[0].outcome == Outcome::warn);
+  server.set_offset(59s);
+  CHECK(f.run("clock")[0].outcome == Outcome::warn);
+  server.set_offset(61s);
+  CHECK(f.run("clock")[0].outcome == Outcome::fail);
+}
+
+TEST_CASE("clock: tailscaled's clock warning FAILs even when the offset is small",
+          "[doctor][checks][sntp]") {
+  Fixture f;
+  SntpResponder server;
+  f.ctx.time_servers = {{"127.0.0.1", server.port()}};
+  (*f.ctx.daemon.health)["clock-out-of-sync"] = {"clock-out-of-sync", "high", "Clock out of sync",
+                                                 "the clock is off",  "",     true};
+  auto r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::fail);
+  CHECK(offset_of(r) == Approx(0).margin(0.1));
+  CHECK(r.summary.find("tailscaled reports a clock problem: Clock out of sync") !=
+        std::string::npos);
+}
+
+TEST_CASE("clock: servers that do not answer WARN, naming them, and the next server is asked",
+          "[doctor][checks][sntp]") {
+  Fixture f;
+  SntpResponder silent({.silent = true}), good({.offset = 2s});
+  f.ctx.time_server_timeout = 400ms;
+  f.ctx.time_servers = {{"127.0.0.1", silent.port()}};
+  auto r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::warn);
+  CHECK(r.subject.file == silent.endpoint());
+  CHECK(r.summary.find("no NTP server answered") != std::string::npos);
+  CHECK(r.summary.find(silent.endpoint()) != std::string::npos);
+  CHECK(r.summary.find("may be blocked") != std::string::npos);
+  CHECK(r.fix.find("UDP 123") != std::string::npos);
+  CHECK(exit_code_for_results({r}, false) == 0);
+
+  f.ctx.time_servers.push_back({"127.0.0.1", good.port()});
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::warn);  // 2 s off
+  CHECK(r.subject.file == good.endpoint());
+  CHECK(r.detail.find("before that: no answer from NTP server " + silent.endpoint()) !=
+        std::string::npos);
+  CHECK(silent.queries() == 2);
+  CHECK(good.queries() == 1);
+}
+
+TEST_CASE("clock: the configured servers are asked on the live system, never for a snapshot",
+          "[doctor][checks][sntp]") {
+  Fixture f;
+  SntpResponder server({.offset = 90s});
+  write_file(f.dir / "etc/chrony/chrony.conf",
+             "server 127.0.0.1 port " + std::to_string(server.port()) + " iburst\n");
+  // A snapshot (the fixture's default): the servers are read and named, but not asked.
+  auto r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::pass);  // tailscaled answered and reports no clock problem
+  CHECK(r.summary.find("no NTP server was asked") != std::string::npos);
+  CHECK(r.summary.find("127.0.0.1:" + std::to_string(server.port()) +
+                       " (chrony in "
+                       "/etc/chrony/chrony.conf)") != std::string::npos);
+  CHECK(r.summary.find("--time-server") != std::string::npos);
+  CHECK(server.queries() == 0);
+
+  // The live system asks them (live is only what doctor thinks of the root; the files here are
+  // the temporary tree's).
+  f.ctx.live = true;
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::fail);
+  CHECK(r.subject.file == server.endpoint());
+  CHECK(server.queries() == 1);
+
+  // --time-server none: nobody is asked.
+  f.ctx.ask_time_servers = false;
+  r = f.run("clock")[0];
+  CHECK(r.summary.find("no NTP server was asked: --time-server none") != std::string::npos);
+  CHECK(server.queries() == 1);
+}
+
+TEST_CASE("clock: where the configured servers come from", "[doctor][checks][sntp]") {
+  Fixture f;
+  f.ctx.live = true;
+  f.ctx.daemon.health.reset();  // tailscaled gave no health: no evidence without a server
+  auto r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::skip);
+  CHECK(r.summary.find("none is configured") != std::string::npos);
+
+  SntpResponder a;
+  // NixOS chrony: the unit's -f names the file in the Nix store.
+  write_file(f.dir / "etc/systemd/system/chronyd.service",
+             "[Service]\nExecStart=/nix/store/x-chrony/bin/chronyd -n -m -u chrony -f "
+             "/nix/store/y-chrony.conf\n");
+  write_file(f.dir / "nix/store/y-chrony.conf",
+             "server 127.0.0.1 port " + std::to_string(a.port()) + " iburst\n");
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::pass);
+  CHECK(r.subject.file == a.endpoint());
+  CHECK(a.queries() == 1);
+
+  // timesyncd (the NixOS default): NTP= in timesyncd.conf, a drop-in replacing it. timesyncd
+  // takes no port; these are TEST-NET addresses nobody answers at, so the WARN names the
+  // drop-in's server (the first one is no longer configured).
+  std::filesystem::remove(f.dir / "etc/systemd/system/chronyd.service");
+  write_file(f.dir / "etc/systemd/timesyncd.conf", "[Time]\nNTP=192.0.2.10\n");
+  write_file(f.dir / "etc/systemd/timesyncd.conf.d/10-local.conf",
+             "[Time]\nNTP=\nNTP=192.0.2.20\n");
+  f.ctx.time_server_timeout = 300ms;
+  r = f.run("clock")[0];
+  CHECK(r.outcome == Outcome::warn);
+  CHECK(r.subject.file == "192.0.2.20:123");
+  CHECK(r.summary.find("192.0.2.10") == std::string::npos);
+  CHECK(r.detail.find("systemd-timesyncd in /etc/systemd/timesyncd.conf, "
+                      "/etc/systemd/timesyncd.conf.d/10-local.conf") != std::string::npos);
+  CHECK(r.fix.find("services.timesyncd.enable = true;") != std::string::npos);
 }

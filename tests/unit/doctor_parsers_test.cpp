@@ -12,7 +12,7 @@ using tsfleet::testing::TempDir;
 using tsfleet::testing::write_file;
 namespace fs = std::filesystem;
 
-TEST_CASE("/proc/net/udp: addresses, ports, uid and inode; the header and junk are skipped",
+TEST_CASE("/proc/net/udp: addresses, ports, uid and inode, with the header and junk skipped",
           "[doctor][parsers]") {
   auto v4 = parse_proc_net_udp(
       "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tsfleet/doctor/sntp.h"
 #include "tsfleet/error.h"
 #include "tsfleet/localapi/types.h"
 #include "tsfleet/plan.h"
@@ -73,6 +74,14 @@ struct DoctorContext {
   std::chrono::hours key_expiry_warning{24 * 7};
   std::string user;  // who runs doctor (for the --operator fix); "" if unknown
 
+  // The `clock` check measures this machine's clock against NTP servers: these (--time-server),
+  // in turn until one answers; when empty, the servers the host is configured with, but only on
+  // the live system (a snapshot's servers would measure this machine, not the snapshot's host).
+  // ask_time_servers = false (--time-server none) asks no server at all.
+  std::vector<TimeServer> time_servers;
+  bool ask_time_servers = true;
+  std::chrono::milliseconds time_server_timeout{2000};  // per server, name lookup included
+
   // Filled lazily by the checks (cached).
   std::optional<std::optional<DaemonProcess>> process_cache;
   std::optional<std::optional<std::string>> iptables_cache, nft_cache;
@@ -86,6 +95,13 @@ struct CheckInfo {
   std::string_view reads;  // what it looks at
   CheckFn run;
 };
+
+// The clock check's thresholds on |offset|: below clock_warn_offset PASS, below
+// clock_fail_offset WARN, else FAIL (docs/doctor.md says why these).
+inline constexpr std::chrono::seconds clock_warn_offset{1};
+inline constexpr std::chrono::seconds clock_fail_offset{60};
+// At most this many configured servers are asked (each within time_server_timeout).
+inline constexpr std::size_t clock_max_servers = 3;
 
 // Every check, in the order they run.
 const std::vector<CheckInfo>& check_catalogue();

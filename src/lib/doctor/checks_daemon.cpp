@@ -1,9 +1,9 @@
 // Checks about tailscaled itself: reachable and logged in, socket permissions, state directory,
-// key expiry, version skew, clock, and the daemon's own health warnings.
+// key expiry, version skew, and the daemon's own health warnings (the clock is in
+// checks_clock.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "checks.h"
 #include "checks_support.h"
@@ -224,45 +224,6 @@ std::vector<Result> check_version_skew(DoctorContext& c) {
         "# now: sudo systemctl restart tailscaled")};
   return {make(c, id, Outcome::pass, "tailscale",
                fmt::format("the CLI and tailscaled are both {}", cli))};
-}
-
-namespace {
-
-bool about_clock(const localapi::HealthWarning& w) {
-  std::string all = w.warnable_code + " " + w.title + " " + w.text;
-  for (auto& ch : all) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return all.find("clock") != std::string::npos || all.find("time sync") != std::string::npos ||
-         all.find("system time") != std::string::npos;
-}
-
-std::string warning_line(const localapi::HealthWarning& w) {
-  if (!w.title.empty() && !w.text.empty()) return w.title + ": " + w.text;
-  return w.text.empty() ? w.title : w.text;
-}
-
-}  // namespace
-
-std::vector<Result> check_clock(DoctorContext& c) {
-  const char* id = "clock";
-  const std::string fix =
-      "services.timesyncd.enable = true;  # the NixOS default; or services.chrony.enable = true;\n"
-      "# now: timedatectl status (\"System clock synchronized: yes\")";
-  if (c.daemon.health)
-    for (const auto& [code, w] : *c.daemon.health)
-      if (about_clock(w))
-        return {make(c, id, Outcome::fail, "tailscaled",
-                     "tailscaled reports a clock problem: " + warning_line(w), fix)};
-  if (c.fs->exists("/run/systemd/timesync/synchronized"))
-    return {make(c, id, Outcome::pass, "/run/systemd/timesync/synchronized",
-                 "systemd-timesyncd has synchronized the clock")};
-  if (c.daemon.health)
-    return {make(c, id, Outcome::pass, "tailscaled",
-                 "tailscaled reports no clock problem (tsfleet works offline and does not compare "
-                 "with a network clock)")};
-  return {make(
-      c, id, Outcome::skip, "tailscaled",
-      "no evidence either way: tailscaled did not answer and timesyncd has no synchronized marker; "
-      "tsfleet works offline and does not ask a network clock")};
 }
 
 std::vector<Result> check_health(DoctorContext& c) {

@@ -187,6 +187,11 @@ bool resolved_present(const DoctorContext& c) {
   return c.fs->exists("/etc/systemd/resolved.conf") || c.fs->exists("/run/systemd/resolve");
 }
 
+std::string warning_line(const localapi::HealthWarning& w) {
+  if (!w.title.empty() && !w.text.empty()) return w.title + ": " + w.text;
+  return w.text.empty() ? w.title : w.text;
+}
+
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : std::string()) + v[i];

@@ -54,6 +54,9 @@ std::map<std::string, std::string> unit_environment(const DoctorContext& c,
 
 bool resolved_present(const DoctorContext& c);
 
+// A health warning as one line: "Title: text" (either alone when the other is empty).
+std::string warning_line(const localapi::HealthWarning& w);
+
 std::string join(const std::vector<std::string>& v, std::string_view sep);
 
 }  // namespace tsfleet::doctor::detail

@@ -51,7 +51,9 @@ const std::vector<CheckInfo>& check_catalogue() {
       {"version-skew", "the tailscale CLI and tailscaled are the same version",
        "LocalAPI status (Version); `tailscale version`", check_version_skew},
       {"clock", "the system clock is trustworthy",
-       "tailscaled's health warnings; /run/systemd/timesync/synchronized", check_clock},
+       "an NTP server over UDP 123 (--time-server, else the host's chrony/timesyncd servers); "
+       "tailscaled's health warnings; /run/systemd/timesync/synchronized",
+       check_clock},
       {"health", "tailscaled's own health warnings",
        "LocalAPI watch-ipn-bus (Health), else status (Health)", check_health},
   };
