@@ -167,3 +167,26 @@ TEST_CASE("check --format json stays valid JSON when a file holds bytes that are
   REQUIRE(j["findings"].size() == 1);
   CHECK(j["findings"][0]["rule"] == "unknown-tailscale-flag");
 }
+
+TEST_CASE("check walks directories like std::filesystem::recursive_directory_iterator: what it skips, follows and names") {
+  TempDir dir;
+  for (const char* f : {"a/x.nix", ".hidden/y.nix", "result/z.nix", "node_modules/n.nix", "b/c/w.nix", ".nix", "a/notnix.txt"})
+    write_file(dir / f, "{");  // a syntax error names each file that was checked
+  fs::create_directories(dir / "d.nix");
+  fs::create_symlink("../a/x.nix", dir / "b/link.nix");  // a symlinked file is checked
+  fs::create_symlink("a", dir / "dirlink");               // a symlinked directory is not entered
+  fs::create_symlink("nowhere", dir / "dangling.nix");
+  for (const char* path : {".", "./", "b/../."}) {
+    INFO(path);
+    auto r = run_tsfleet({"check", "--format", "json", path}, in_dir(dir.path()));
+    CHECK(r.exit_code == 3);
+    json report = json::parse(r.out);
+    std::vector<std::string> files;
+    for (const auto& f : report["findings"]) files.push_back(f["file"]);
+    CHECK(files == std::vector<std::string>{"a/x.nix", "b/c/w.nix", "b/link.nix"});
+    CHECK(report["files_checked"] == 3);
+  }
+  // Files and directories given twice are checked once.
+  auto r = run_tsfleet({"check", "--format", "json", "a", "./a/x.nix", "a/"}, in_dir(dir.path()));
+  CHECK(json::parse(r.out)["files_checked"] == 1);
+}

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <optional>
+#include <string>
 
 #include "tsfleet/lint/module_reader.h"
 
@@ -85,4 +87,49 @@ TEST_CASE("a file that does not parse is a problem with its position") {
   REQUIRE(set.problems.size() == 1);
   CHECK(set.problems[0].syntax);
   CHECK(set.problems[0].loc.line == 1);
+}
+
+TEST_CASE("definitions stay valid in copies of the set, after the original and the reader's input are gone") {
+  std::optional<ModuleSet> copy;
+  {
+    std::string text =
+        "{ lib, ... }: { services.tailscale = { enable = true; extraSetFlags = [ \"--accept-routes=true\" ]; };"
+        " networking.hostName = \"h\"; boot.kernel.sysctl.\"net.ipv4.ip_forward\" = lib.mkForce 1; }";
+    ModuleSet set = read_module_set("m.nix", [&](const std::filesystem::path&) -> std::optional<std::string> { return text; });
+    copy = set;  // a copy: shares what the definitions point into
+    text.assign(text.size(), '#');
+  }
+  const ModuleSet& set = *copy;
+  REQUIRE(set.definitions.size() == 5);
+  CHECK(set.definitions[0].option == "services.tailscale");
+  CHECK(set.definitions[0].loc.file == "m.nix");
+  CHECK(set.definitions[4].option == "boot.kernel.sysctl.\"net.ipv4.ip_forward\"");
+  CHECK(set.definitions[4].path.back() == "net.ipv4.ip_forward");
+  CHECK(set.definitions[4].priority == 50);
+  const auto& flags = set.effective("services.tailscale.extraSetFlags");
+  REQUIRE(flags.value.items.size() == 1);
+  CHECK(flags.value.items[0].text == "--accept-routes=true");
+  CHECK(set.effective("networking.hostName").value.text == "h");
+}
+
+TEST_CASE("queries: all, under and effective by definition agree with effective by name") {
+  auto set = read_module_set("a.nix", memory({{"a.nix",
+                                               "{ lib, ... }: { services.tailscale = lib.mkMerge [ { port = 1; enable = true; }"
+                                               " { port = lib.mkDefault 2; } ]; services.tailscaled.x = 1; }"}}));
+  REQUIRE(set.problems.empty());
+  REQUIRE(set.definitions.size() == 6);
+  CHECK(set.all("services.tailscale.port").size() == 2);
+  CHECK(set.all("services.tailscale.nothing").empty());
+  CHECK(set.defines("services.tailscale.enable"));
+  CHECK_FALSE(set.defines("services.tailscale.nothing"));
+  auto under = set.under("services.tailscale");  // not services.tailscaled, in source order
+  REQUIRE(under.size() == 5);
+  CHECK(under[0]->option == "services.tailscale");
+  CHECK(under[1]->option == "services.tailscale.port");
+  CHECK(under[4]->option == "services.tailscale.port");
+  CHECK(set.defines_under("services.tailscaled"));
+  CHECK_FALSE(set.defines_under("services.tails"));
+  for (const auto& d : set.definitions) CHECK(&set.effective(d) == &set.effective(d.option));
+  CHECK(set.effective("services.tailscale.port").value.integer == 1);
+  CHECK(set.effective("services.tailscale.port").winners.size() == 1);
 }

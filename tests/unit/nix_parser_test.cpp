@@ -1,7 +1,12 @@
 // Unit tests of the Nix parser: precedence and associativity, each construct, node positions,
 // error positions and messages (nix's words), limits.
 #include <catch2/catch.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tsfleet/nix/parser.h"
 
@@ -223,4 +228,52 @@ TEST_CASE("nix parser: arbitrary bytes never crash") {
   CHECK_FALSE(r.ok());
   std::string with_nul("1 + 2\0 garbage", 14);
   CHECK(parse(with_nul, "nul.nix").ok());  // like flex, a NUL byte ends the input
+}
+
+TEST_CASE("nix parser: the tree owns its texts (the source may go away)") {
+  std::unique_ptr<Ast> ast;
+  {
+    std::string source = "{ a.\"b c\" = \"x\\ny\"; d = ./p/${e}/q; f = ''\n  g\n''; inherit h; i = j: j; }";
+    ParseOptions options;
+    options.check_undefined_variables = false;
+    auto r = parse(source, std::string("owned.nix"), options);
+    REQUIRE(r.ok());
+    ast = std::move(r.ast);
+    source.assign(source.size(), '#');  // the views must not point here
+  }
+  CHECK(ast->filename() == "owned.nix");
+  CHECK(to_string(ast->root()) ==
+        "{ a.\"b c\" = \"x\\ny\"; d = ./p/${e}/q; f = \"g\\n\"; inherit h ; i = (j: j); }");
+  const auto* set = ast->root().as<AttrSetNode>();
+  REQUIRE(set);
+  REQUIRE(set->bindings.size() == 5);
+  CHECK(set->bindings[0].path[1].name == "b c");
+  CHECK(set->bindings[0].value->as<StringNode>()->constant_view() == "x\ny");
+  CHECK(set->bindings[3].path[0].name == "h");
+}
+
+TEST_CASE("nix parser: arena allocation keeps alignment and grows past its first block") {
+  Arena arena(64);
+  std::vector<std::pair<char*, size_t>> blocks;
+  for (size_t i = 1; i < 2000; i += 37) {
+    auto* p = static_cast<char*>(arena.allocate(i, alignof(std::max_align_t)));
+    CHECK(reinterpret_cast<uintptr_t>(p) % alignof(std::max_align_t) == 0);
+    std::memset(p, static_cast<int>(i & 0xff), i);
+    blocks.emplace_back(p, i);
+  }
+  auto* big = static_cast<char*>(arena.allocate(3 << 20, 8));  // larger than any block
+  std::memset(big, 1, 3 << 20);
+  for (const auto& [p, n] : blocks) CHECK(static_cast<unsigned char>(p[n - 1]) == (n & 0xff));
+  CHECK(arena.copy(std::string_view("abc")) == "abc");
+  CHECK(arena.copy(std::string_view()).empty());
+  CHECK(arena.capacity() > (size_t{3} << 20));
+}
+
+TEST_CASE("nix parser: to_string_prefix is a prefix of to_string") {
+  std::string src = "{ a = [ 1 2 3 ]; b = x: x + 1; c = \"long string ${toString 42} with text\"; d = { e.f.g = true; }; }";
+  auto r = parse(src, "p.nix");
+  REQUIRE(r.ok());
+  std::string full = to_string(r.ast->root());
+  for (size_t n : {size_t{0}, size_t{1}, size_t{10}, size_t{40}, full.size() - 1, full.size(), full.size() + 10})
+    CHECK(to_string_prefix(r.ast->root(), n) == full.substr(0, n));
 }

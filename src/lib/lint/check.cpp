@@ -1,14 +1,22 @@
 #include "tsfleet/lint/check.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
+#include <memory>
 #include <string_view>
+#include <system_error>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
-#ifdef __GLIBC__
-#endif
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
+
+#include "files.h"
 
 #include "tsfleet/error.h"
 #include "tsfleet/lint/module_reader.h"
@@ -73,56 +81,157 @@ Suppressions parse_suppressions(std::string_view text) {
 
 namespace {
 
-// Whether lexically_normal() would return `s` unchanged: no empty, "." or ".." element and no
-// trailing slash (the common case of paths under a directory given plainly).
-bool plainly_normal(std::string_view s) {
-  if (s.empty() || s.back() == '/' || s.find("//") != std::string_view::npos) return false;
-  size_t start = 0;
-  for (;;) {
-    size_t end = s.find('/', start);
-    std::string_view element = s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (element == "." || element == "..") return false;
-    if (end == std::string_view::npos) return true;
-    start = end + 1;
-  }
+// A .nix file to check: its lexically normal name and, when the walk read it already, its text.
+struct FoundFile {
+  std::string name;
+  std::optional<std::string> text;
+};
+
+// The order of std::filesystem::path (element by element) for lexically normal names: for two
+// relative or two absolute names without empty elements, the order of the strings with '/'
+// below every other byte.
+bool path_less(const std::string& a, const std::string& b) {
+  bool plain = !a.empty() && !b.empty() && (a[0] == '/') == (b[0] == '/') && a.back() != '/' && b.back() != '/' &&
+               a.find("//") == std::string::npos && b.find("//") == std::string::npos;
+  if (!plain) return fs::path(a) < fs::path(b);
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  if (i == n) return a.size() < b.size();
+  if (a[i] == '/') return true;
+  if (b[i] == '/') return false;
+  return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
 }
 
-std::vector<fs::path> collect_nix_files(const std::vector<fs::path>& paths) {
-  std::vector<fs::path> files;
+// Walks a directory tree the way std::filesystem::recursive_directory_iterator with
+// skip_permission_denied does (depth first, directory symlinks not followed, an error ends the
+// walk), with fewer system calls: directories are read with getdents64 relative to their parent,
+// and the regular .nix files found are read right away, relative to their directory.
+class Walker {
+ public:
+  explicit Walker(std::vector<FoundFile>& out) : out_(out) {}
+
+  void walk(const fs::path& root) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EACCES) return;  // skip_permission_denied
+      throw Error(ErrorCategory::io,
+                  fmt::format("{}: cannot read the directory: {}", root.string(), std::error_code(errno, std::generic_category()).message()));
+    }
+    std::string path = root.native();
+    walk_dir(fd, path, 0);
+    ::close(fd);
+  }
+
+ private:
+  std::vector<FoundFile>& out_;
+  std::vector<std::unique_ptr<char[]>> buffers_;  // one getdents buffer per depth
+  bool stopped_ = false;
+  static constexpr size_t kBufferSize = 32768;
+
+  // Reads the entries of `fd` (the directory named `path`); false when the walk must stop.
+  void walk_dir(int fd, std::string& path, size_t depth) {
+    if (buffers_.size() <= depth) buffers_.emplace_back(new char[kBufferSize]);
+    char* buf = buffers_[depth].get();
+    bool first = true;
+    while (!stopped_) {
+      ssize_t n = ::getdents64(fd, buf, kBufferSize);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (depth == 0 && first)
+          throw Error(ErrorCategory::io,
+                      fmt::format("{}: cannot read the directory: {}", path, std::error_code(errno, std::generic_category()).message()));
+        stopped_ = true;
+        return;
+      }
+      first = false;
+      if (n == 0) return;
+      for (ssize_t off = 0; off < n && !stopped_;) {
+        auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+        off += d->d_reclen;
+        entry(fd, path, depth, d->d_name, d->d_type);
+      }
+    }
+  }
+
+  void entry(int fd, std::string& path, size_t depth, const char* cname, unsigned char type) {
+    std::string_view name(cname);
+    if (name == "." || name == "..") return;
+    const size_t keep = path.size();
+    if (path.empty() || path.back() != '/') path += '/';
+    path += name;
+    struct Restore {
+      std::string& p;
+      size_t n;
+      ~Restore() { p.resize(n); }
+    } restore{path, keep};
+    // What directory_entry::is_directory() and is_regular_file() say (symlinks followed).
+    bool is_dir = type == DT_DIR, is_reg = type == DT_REG;
+    if (type == DT_LNK || type == DT_UNKNOWN) {
+      auto st = fs::status(path);  // throws like directory_entry::is_directory() does
+      is_dir = fs::is_directory(st);
+      is_reg = fs::is_regular_file(st);
+    }
+    if (is_dir && (name.starts_with(".") || name == "result" || name == "node_modules")) return;
+    // extension() == ".nix": the name ends in ".nix" and has something before it
+    if (name.size() > 4 && name.ends_with(".nix") && is_reg) {
+      FoundFile f;
+      if (detail::plainly_normal(path)) f.name = path;
+      else f.name = fs::path(path).lexically_normal().string();
+      if (type == DT_REG) f.text = detail::read_regular_file(fd, cname);  // else read later, by name
+      out_.push_back(std::move(f));
+    }
+    // Recursion, as recursive_directory_iterator decides it: real directories only.
+    bool recurse = type == DT_DIR;
+    if (type == DT_UNKNOWN) {
+      std::error_code ec;
+      auto st = fs::symlink_status(path, ec);
+      if (ec) {
+        stopped_ = true;
+        return;
+      }
+      recurse = fs::is_directory(st);
+    }
+    if (!recurse) return;
+    int sub = ::openat(fd, cname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+      if (errno != EACCES) stopped_ = true;  // skip_permission_denied; other errors end the walk
+      return;
+    }
+    walk_dir(sub, path, depth + 1);
+    ::close(sub);
+  }
+};
+
+std::vector<FoundFile> collect_nix_files(const std::vector<fs::path>& paths) {
+  std::vector<FoundFile> files;
   for (const auto& p : paths) {
     std::error_code ec;
     auto st = fs::status(p, ec);
     if (ec || !fs::exists(st)) throw Error(ErrorCategory::usage, fmt::format("{}: no such file or directory", p.string()));
     if (fs::is_directory(st)) {
-      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
-      if (ec) throw Error(ErrorCategory::io, fmt::format("{}: cannot read the directory: {}", p.string(), ec.message()));
-      for (; it != end; it.increment(ec)) {
-        if (ec) break;
-        const auto& entry = *it;
-        const std::string& full = entry.path().native();
-        size_t slash = full.rfind('/');
-        std::string_view name = slash == std::string::npos ? std::string_view(full) : std::string_view(full).substr(slash + 1);
-        if (entry.is_directory() && (name.starts_with(".") || name == "result" || name == "node_modules")) {
-          it.disable_recursion_pending();
-          continue;
-        }
-        // extension() == ".nix": the name ends in ".nix" and has something before it
-        if (name.size() > 4 && name.ends_with(".nix") && entry.is_regular_file())
-          files.push_back(plainly_normal(full) ? entry.path() : entry.path().lexically_normal());
-      }
+      Walker(files).walk(p);
     } else {
-      files.push_back(p.lexically_normal());
+      files.push_back({p.lexically_normal().string(), std::nullopt});
     }
   }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
+  // Sorted (an order of indexes: moving the files while sorting costs more than comparing them)
+  // and without duplicates.
+  std::vector<uint32_t> order(files.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return path_less(files[a].name, files[b].name); });
+  std::vector<FoundFile> sorted;
+  sorted.reserve(files.size());
+  for (uint32_t i : order)
+    if (sorted.empty() || sorted.back().name != files[i].name) sorted.push_back(std::move(files[i]));
+  return sorted;
 }
 
 // Inventory hosts by inventory name and by tailnet hostname.
 using PlanIndex = std::map<std::string, const HostPlan*, std::less<>>;
 
 const HostPlan* match_host(const ModuleSet& set, const PlanIndex& plans) {
+  if (plans.empty()) return nullptr;
   const auto& hn = set.effective("networking.hostName");
   if (hn.state == ModuleSet::Effective::State::known && hn.value.is_plain_string()) {
     if (auto it = plans.find(hn.value.text); it != plans.end()) return it->second;
@@ -137,7 +246,9 @@ const HostPlan* match_host(const ModuleSet& set, const PlanIndex& plans) {
 CheckReport run_check(const CheckRequest& req) {
   CheckReport report;
   std::vector<Finding> all;
-  std::map<std::string, std::string> texts;  // file -> text, for suppressions
+  // file -> text, for suppressions (the order files are visited in here changes no output: every
+  // finding names its file, and findings are sorted by file)
+  std::unordered_map<std::string, std::string> texts;
   std::vector<HostPlan> plans;
   PlanIndex plan_index;
   std::optional<NixosRelease> release = req.release;
@@ -166,8 +277,9 @@ CheckReport run_check(const CheckRequest& req) {
     return std::nullopt;
   };
 
-  auto lint_set = [&](const ModuleSet& set, const HostContext& ctx) {
-    ++report.hosts_checked;
+  // A host's findings, its reading problems first, into `out`; true when one is a syntax error.
+  auto lint_set = [&](const ModuleSet& set, const HostContext& ctx, std::vector<Finding>& out) {
+    bool syntax = false;
     for (const auto& pr : set.problems) {
       Finding f;
       f.rule = pr.syntax ? "syntax-error" : "unreadable-import";
@@ -175,46 +287,81 @@ CheckReport run_check(const CheckRequest& req) {
       f.subject = {pr.loc.file, pr.loc.line, pr.loc.col, ctx.host};
       f.message = pr.syntax ? fmt::format("syntax error: {}", pr.message) : pr.message;
       f.fix = pr.syntax ? "Fix the syntax (nix-instantiate --parse FILE shows the same error)." : "Fix the import's path.";
-      if (pr.syntax) report.syntax_errors = true;
-      all.push_back(f);
+      if (pr.syntax) syntax = true;
+      out.push_back(f);
     }
     auto found = check_module_set(set, ctx);
-    all.insert(all.end(), found.begin(), found.end());
+    out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+    return syntax;
   };
 
-  // Hand-written modules: hosts are the files no other given file imports.
+  // Hand-written modules: hosts are the files no other given file imports. A file that imports
+  // nothing is linted as soon as it is parsed, and its tree freed (so memory is reused rather
+  // than grown): if a later file turns out to import it, that result is dropped and the file is
+  // parsed again (from its text) with its importer. Results are assembled in file order, as if
+  // every host had been linted after all files were parsed.
   auto files = collect_nix_files(req.paths);
+  texts.reserve(files.size());
   ParseCache cache;
-  std::set<std::string> imported;
-  for (const auto& f : files) {
-    const std::string* text = read_cached(f);
-    if (!text) throw Error(ErrorCategory::io, fmt::format("{}: cannot read", f.string()));
-    nix::ParseOptions opts;
-    opts.check_undefined_variables = false;
-    std::string name = f.string();
-    auto parsed = nix::parse(*text, name, opts);
-    if (!parsed.ok()) {
-      cache.errors[name] = {{name, parsed.error.line, parsed.error.col}, parsed.error.message, true};
-      continue;
-    }
-    std::shared_ptr<const nix::Ast> ast(std::move(parsed.ast));
-    cache.asts[name] = ast;
-    for (const auto& i : relative_imports(f, *ast)) {
-      imported.insert(i.string());
-      imported.insert((i / "default.nix").lexically_normal().string());
-    }
-  }
-  for (const auto& f : files) {
-    if (imported.count(f.string())) continue;
-    ModuleSet set = read_module_set(f, caching_reader, &cache);
+  std::unordered_set<std::string> imported;
+  struct HostResult {
+    bool done = false;
+    bool syntax = false;
+    std::vector<Finding> findings;
+  };
+  std::vector<HostResult> results(files.size());
+  auto lint_host = [&](size_t i) {
+    ModuleSet set = read_module_set(fs::path(files[i].name), caching_reader, &cache);
     HostContext ctx;
     ctx.release = release;
     if (const HostPlan* p = match_host(set, plan_index)) {
       ctx.plan = p;
       ctx.host = p->name;
     }
-    lint_set(set, ctx);
+    results[i].syntax = lint_set(set, ctx, results[i].findings);
+    results[i].done = true;
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto& f = files[i];
+    const std::string* text;
+    if (f.text) {
+      // Read during the walk.
+      auto [it, inserted] = texts.try_emplace(f.name);
+      if (inserted) it->second = std::move(*f.text);
+      text = &it->second;
+    } else {
+      text = read_cached(fs::path(f.name));
+    }
+    if (!text) throw Error(ErrorCategory::io, fmt::format("{}: cannot read", f.name));
+    nix::ParseOptions opts;
+    opts.check_undefined_variables = false;
+    const std::string& name = f.name;
+    auto parsed = nix::parse(*text, name, opts);
+    if (!parsed.ok()) {
+      cache.errors[name] = {{name, parsed.error.line, parsed.error.col}, parsed.error.message, true};
+      if (!imported.count(name)) lint_host(i);
+      continue;
+    }
+    std::shared_ptr<const nix::Ast> ast(std::move(parsed.ast));
+    auto imports = detail::relative_imports(name, *ast);
+    for (const auto& imp : imports) {
+      imported.insert(imp.string());
+      imported.insert((imp / "default.nix").lexically_normal().string());
+    }
+    cache.asts[name] = std::move(ast);
+    if (imports.empty() && !imported.count(name)) {
+      lint_host(i);
+      cache.asts.erase(name);
+    }
   }
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (imported.count(files[i].name)) continue;
+    if (!results[i].done) lint_host(i);
+    ++report.hosts_checked;
+    if (results[i].syntax) report.syntax_errors = true;
+    all.insert(all.end(), std::make_move_iterator(results[i].findings.begin()), std::make_move_iterator(results[i].findings.end()));
+  }
+  results.clear();
   for (const auto& [file, text] : texts) {
     auto lit = check_file_text(file, text);
     all.insert(all.end(), lit.begin(), lit.end());
@@ -238,7 +385,8 @@ CheckReport run_check(const CheckRequest& req) {
       ctx.release = req.fleet->release;
       ctx.plan = &p;
       ctx.host = p.name;
-      lint_set(set, ctx);
+      ++report.hosts_checked;
+      if (lint_set(set, ctx, all)) report.syntax_errors = true;
       auto lit = check_file_text(name, text);
       all.insert(all.end(), lit.begin(), lit.end());
       ++report.files_checked;

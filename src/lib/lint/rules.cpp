@@ -1,6 +1,7 @@
 #include "tsfleet/lint/rules.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string_view>
@@ -201,7 +202,7 @@ const std::vector<std::string> kTailscaleOptions = {
     "enable", "package", "port", "interfaceName", "permitCertUid", "openFirewall", "useRoutingFeatures", "authKeyFile",
     "authKeyParameters", "extraUpFlags", "extraSetFlags", "extraDaemonFlags", "disableTaildrop", "disableUpstreamLogging", "derper"};
 
-const std::map<std::string, std::string> kRemovedOptions = {
+const std::map<std::string, std::string, std::less<>> kRemovedOptions = {
     {"ignoreReversePathFilter", "it was replaced by useRoutingFeatures in 23.05 (nixpkgs PR #201119)"},
     {"authKey", "keys are only read from files: use authKeyFile"},
     {"preAuthKey", "keys are only read from files: use authKeyFile"},
@@ -239,7 +240,7 @@ class Checker {
   std::vector<Finding> out_;
 
   struct FlagUse {
-    std::string text;
+    std::string_view text;
     FlagWord word;
     SourceLoc loc;
     bool up;  // in extraUpFlags (else extraSetFlags)
@@ -251,38 +252,38 @@ class Checker {
   std::string iface_ = "tailscale0";
   bool auth_key_file_ = false;
   std::vector<FlagUse> flags_;
-  std::map<std::string, std::vector<const FlagUse*>> by_name_;
+  std::vector<const Definition*> ts_defs_;  // under("services.tailscale")
 
   void add(const std::string& rule, const SourceLoc& loc, std::string message, std::string fix = "") {
     const RuleInfo* info = find_rule(rule);
     Finding f;
     f.rule = rule;
     f.severity = info ? info->severity : Severity::warning;
-    f.subject = {loc.file, loc.line, loc.col, ctx_.host};
+    f.subject = {std::string(loc.file), loc.line, loc.col, ctx_.host};
     f.message = std::move(message);
     f.fix = fix.empty() && info ? info->fix : std::move(fix);
     out_.push_back(std::move(f));
   }
 
   SourceLoc first_loc() const {
-    auto defs = s_.under("services.tailscale");
-    if (!defs.empty()) return defs.front()->loc;
-    return {s_.files.empty() ? std::string() : s_.files.front(), 0, 0};
+    if (!ts_defs_.empty()) return ts_defs_.front()->loc;
+    return {s_.files.empty() ? std::string_view() : std::string_view(s_.files.front()), 0, 0};
   }
 
-  std::optional<bool> bool_opt(const std::string& option) const {
+  std::optional<bool> bool_opt(std::string_view option) const {
     const auto& e = s_.effective(option);
     if (e.state == State::known && e.value.kind == Value::Kind::boolean) return e.value.boolean;
     return std::nullopt;
   }
-  std::optional<std::string> string_opt(const std::string& option) const {
+  std::optional<std::string> string_opt(std::string_view option) const {
     const auto& e = s_.effective(option);
-    if (e.state == State::known && e.value.is_plain_string()) return e.value.text;
+    if (e.state == State::known && e.value.is_plain_string()) return std::string(e.value.text);
     return std::nullopt;
   }
 
   void collect_facts() {
-    ts_defined_ = !s_.under("services.tailscale").empty();
+    ts_defs_ = s_.under("services.tailscale");
+    ts_defined_ = !ts_defs_.empty();
     ts_enabled_ = bool_opt("services.tailscale.enable").value_or(false);
     const auto& r = s_.effective("services.tailscale.useRoutingFeatures");
     if (r.state == State::absent) routing_ = "none";
@@ -301,30 +302,31 @@ class Checker {
         flags_.push_back({item.text, w ? *w : FlagWord{"", std::nullopt}, item.loc, up});
       }
     }
-    for (const auto& f : flags_)
-      if (!f.word.name.empty()) by_name_[f.word.name].push_back(&f);
   }
 
-  bool flag_true(const std::string& name) const {
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return false;
-    const auto& v = it->second.back()->word.value;
+  // The last use of flag `name` (the one tailscale applies), if any.
+  const FlagUse* flag(std::string_view name) const {
+    if (name.empty()) return nullptr;
+    for (auto it = flags_.rbegin(); it != flags_.rend(); ++it)
+      if (it->word.name == name) return &*it;
+    return nullptr;
+  }
+  bool flag_true(std::string_view name) const {
+    const FlagUse* f = flag(name);
+    if (!f) return false;
+    const auto& v = f->word.value;
     return !v || *v == "true" || *v == "1";
   }
-  bool flag_nonempty(const std::string& name) const {
-    auto it = by_name_.find(name);
-    return it != by_name_.end() && it->second.back()->word.value && !it->second.back()->word.value->empty();
-  }
-  const FlagUse* flag(const std::string& name) const {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : it->second.back();
+  bool flag_nonempty(std::string_view name) const {
+    const FlagUse* f = flag(name);
+    return f && f->word.value && !f->word.value->empty();
   }
 
   void enable_rule() {
     const auto& e = s_.effective("services.tailscale.enable");
     bool other = false;
-    for (const auto* d : s_.under("services.tailscale"))
-      if (d->option != "services.tailscale" && d->option != "services.tailscale.enable" && d->option.rfind("services.tailscale.derper", 0) != 0)
+    for (const auto* d : ts_defs_)
+      if (d->option != "services.tailscale" && d->option != "services.tailscale.enable" && !d->option.starts_with("services.tailscale.derper"))
         other = true;
     if (other && (e.state == State::absent || (e.state == State::known && e.value.is_false())))
       add("tailscale-settings-without-enable", e.definition ? e.definition->loc : first_loc(),
@@ -332,14 +334,14 @@ class Checker {
   }
 
   void option_names() {
-    std::set<std::string> reported;
-    for (const auto* d : s_.under("services.tailscale")) {
+    std::set<std::string, std::less<>> reported;
+    for (const auto* d : ts_defs_) {
       if (d->path.size() < 3) continue;
-      const std::string& name = d->path[2];
+      std::string_view name = d->path[2];
       if (std::find(kTailscaleOptions.begin(), kTailscaleOptions.end(), name) != kTailscaleOptions.end()) {
         if (name == "authKeyParameters" && d->path.size() > 3) {
           static const std::vector<std::string> params = {"ephemeral", "preauthorized", "baseURL"};
-          if (std::find(params.begin(), params.end(), d->path[3]) == params.end() && reported.insert(d->option).second) {
+          if (std::find(params.begin(), params.end(), d->path[3]) == params.end() && reported.emplace(d->option).second) {
             auto guess = closest_match(d->path[3], params);
             add("unknown-option", d->loc,
                 fmt::format("services.tailscale.authKeyParameters.{} does not exist{}", d->path[3],
@@ -349,7 +351,7 @@ class Checker {
         }
         continue;
       }
-      if (!reported.insert(name).second) continue;
+      if (!reported.emplace(name).second) continue;
       if (auto it = kRemovedOptions.find(name); it != kRemovedOptions.end()) {
         add("unknown-option", d->loc, fmt::format("services.tailscale.{} does not exist: {}", name, it->second));
         continue;
@@ -388,15 +390,17 @@ class Checker {
   }
 
   void conflicts() {
-    std::unordered_set<std::string_view> seen;  // views of s_.definitions' options
+    // Each conflicting option once, at its first definition.
+    std::vector<std::string_view> reported;
     for (const auto& d : s_.definitions) {
-      static const std::vector<std::string> watched = {"services.tailscale", "networking.firewall", "networking.nat", "networking.nftables",
-                                                       "services.resolved", "boot.kernel.sysctl", "systemd.services.tailscaled"};
-      bool ours = std::any_of(watched.begin(), watched.end(), [&](const std::string& w) { return d.option.rfind(w, 0) == 0; });
+      static constexpr std::string_view watched[] = {"services.tailscale", "networking.firewall", "networking.nat", "networking.nftables",
+                                                     "services.resolved", "boot.kernel.sysctl", "systemd.services.tailscaled"};
+      bool ours = std::any_of(std::begin(watched), std::end(watched), [&](std::string_view w) { return d.option.starts_with(w); });
       if (!ours) continue;
-      if (!seen.insert(d.option).second) continue;
-      const auto& e = s_.effective(d.option);
+      const auto& e = s_.effective(d);
       if (e.state != State::conflict) continue;
+      if (std::find(reported.begin(), reported.end(), d.option) != reported.end()) continue;
+      reported.push_back(d.option);
       std::string places;
       for (const auto* w : e.winners) places += fmt::format("{}{}:{}:{}", places.empty() ? "" : ", ", w->loc.file, w->loc.line, w->loc.col);
       add("conflicting-definitions", e.winners.back()->loc,
@@ -498,8 +502,13 @@ class Checker {
       add("userspace-exit-node", flag("exit-node")->loc,
           fmt::format("`{}` in userspace-networking mode: without tailscale0 the host's traffic cannot use an exit node", flag("exit-node")->text));
     if (routing_ == "server" || routing_ == "both") {
-      for (const char* key : {"net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding", "net.ipv4.ip_forward"}) {
-        for (const auto* d : s_.all(std::string("boot.kernel.sysctl.\"") + key + "\"")) {
+      static constexpr std::pair<std::string_view, std::string_view> keys[] = {
+          {"net.ipv4.conf.all.forwarding", "boot.kernel.sysctl.\"net.ipv4.conf.all.forwarding\""},
+          {"net.ipv6.conf.all.forwarding", "boot.kernel.sysctl.\"net.ipv6.conf.all.forwarding\""},
+          {"net.ipv4.ip_forward", "boot.kernel.sysctl.\"net.ipv4.ip_forward\""},
+      };
+      for (const auto& [key, option] : keys) {
+        for (const auto* d : s_.all(option)) {
           if (d->priority <= 97) continue;
           bool off = (d->value.kind == Value::Kind::integer && d->value.integer == 0) || d->value.is_false();
           add("forwarding-sysctl-overridden", d->loc,
@@ -518,7 +527,14 @@ class Checker {
       add("up-flags-without-auth-key", extra_up.definition->loc,
           "services.tailscale.extraUpFlags is set but authKeyFile is not: the module ignores the flags",
           "services.tailscale.extraSetFlags = [ ... ];  # preferences, applied on every boot; or set authKeyFile");
-    std::map<std::string, const FlagUse*> first_value;
+    // The first use of each flag in each list (that passed the checks above), in order.
+    std::vector<const FlagUse*> first_value;
+    auto first_use = [&](const FlagUse& f) -> const FlagUse* {
+      for (const FlagUse* u : first_value)
+        if (u->up == f.up && u->word.name == f.word.name) return u;
+      return nullptr;
+    };
+    const bool release_has_set = !ctx_.release || release_has_option(*ctx_.release, "services.tailscale.extraSetFlags");
     for (size_t i = 0; i < flags_.size(); ++i) {
       const FlagUse& f = flags_[i];
       const char* list = f.up ? "extraUpFlags" : "extraSetFlags";
@@ -531,7 +547,7 @@ class Checker {
       }
       auto sp = f.text.find_first_of(" \t");
       if (sp != std::string::npos && (!f.word.value || sp < f.text.find('='))) {
-        std::string name = f.text.substr(0, sp), value = f.text.substr(sp + 1);
+        std::string_view name = f.text.substr(0, sp), value = f.text.substr(sp + 1);
         add("flag-value-split", f.loc,
             fmt::format("\"{}\" in {} is one argv word, so tailscale sees a flag named \"{}\"", f.text, list, f.text),
             fmt::format("\"{}={}\"", name, value));
@@ -567,17 +583,16 @@ class Checker {
         add("bad-flag-value", f.loc, *why);
         continue;
       }
-      std::string key = std::string(f.up ? "up:" : "set:") + f.word.name;
-      std::string value = f.word.value.value_or("true");
-      if (auto it = first_value.find(key); it != first_value.end()) {
-        if (it->second->word.value.value_or("true") != value)
+      if (const FlagUse* first = first_use(f)) {
+        std::string_view value = f.word.value ? std::string_view(*f.word.value) : std::string_view("true");
+        std::string_view first_value_text = first->word.value ? std::string_view(*first->word.value) : std::string_view("true");
+        if (first_value_text != value)
           add("flag-conflict", f.loc,
               fmt::format("--{} is given twice in {} with different values (\"{}\" and \"{}\"): the last one wins", f.word.name, list,
-                          it->second->text, f.text));
+                          first->text, f.text));
       } else {
-        first_value[key] = &f;
+        first_value.push_back(&f);
       }
-      bool release_has_set = !ctx_.release || release_has_option(*ctx_.release, "services.tailscale.extraSetFlags");
       if (f.up && is_preference(*tf) && release_has_set)
         add("persistent-pref-in-up-flags", f.loc,
             fmt::format("--{} is a preference, but extraUpFlags apply only at login: later changes fail with \"requires mentioning all non-default flags\"", f.word.name),
@@ -600,10 +615,10 @@ class Checker {
     const auto& ref = key.value.ref;
     if (key.state == State::unknown && ref.size() == 5 && ref[0] == "config" && ref[1] == "sops" && ref[2] == "secrets" && ref[4] == "path") {
       {
-        std::string name = ref[3];
+        std::string name(ref[3]);
         std::string base = "sops.secrets." + join_option_path({name});
         const auto& restart = s_.effective(base + ".restartUnits");
-        bool declared = !s_.all(base).empty() || !s_.under(base).empty();
+        bool declared = s_.defines_under(base);
         bool ok = false;
         for (const auto& i : restart.value.items)
           if (i.text == "tailscaled-autoconnect.service") ok = true;
@@ -622,7 +637,8 @@ class Checker {
     if (resolved && resolvconf.state == State::known && resolvconf.value.is_true())
       add("dns-conflict", resolvconf.definition->loc, "systemd-resolved and resolvconf are both enabled: they fight over /etc/resolv.conf and MagicDNS breaks",
           "networking.resolvconf.enable = false;  # resolved manages /etc/resolv.conf");
-    bool accept_dns = !(by_name_.count("accept-dns") && flag("accept-dns")->word.value && *flag("accept-dns")->word.value == "false");
+    const FlagUse* dns_flag = flag("accept-dns");
+    bool accept_dns = !(dns_flag && dns_flag->word.value && *dns_flag->word.value == "false");
     if (resolved && accept_dns) {
       for (const char* opt : {"services.resolved.dnsovertls", "services.resolved.settings.Resolve.DNSOverTLS"}) {
         const auto& e = s_.effective(opt);
@@ -660,7 +676,7 @@ class Checker {
     for (const auto& d : s_.definitions) {
       if (d.path.size() != 4 || d.path[0] != "systemd" || d.path[1] != "services" || d.path[3] != "script") continue;
       if (d.path[2].find("tailscale") == std::string::npos) continue;
-      const std::string& t = d.value.text;
+      std::string_view t = d.value.text;
       bool up = t.find("tailscale up") != std::string::npos || t.find("tailscale\" up") != std::string::npos ||
                 t.find("/bin/tailscale up") != std::string::npos;
       bool key_arg = t.find("authkey") != std::string::npos || t.find("auth-key") != std::string::npos;
@@ -724,11 +740,18 @@ std::vector<Finding> check_module_set(const ModuleSet& set, const HostContext& c
 std::vector<Finding> check_file_text(const std::string& file, std::string_view text) {
   std::vector<Finding> out;
   const RuleInfo* info = find_rule("auth-key-literal");
+  constexpr std::string_view needle = "tskey-";
   size_t pos = 0;
-  while ((pos = text.find("tskey-", pos)) != std::string_view::npos) {
-    unsigned line = 1, col = 1;
-    for (size_t i = 0; i < pos; ++i) {
-      if (text[i] == '\n') {
+  // Line and column of `counted`, counted from the last hit on.
+  size_t counted = 0;
+  unsigned line = 1, col = 1;
+  while (pos < text.size()) {
+    // memmem: one pass, where find() restarts a memchr at every 't'.
+    const void* hit = ::memmem(text.data() + pos, text.size() - pos, needle.data(), needle.size());
+    if (!hit) break;
+    pos = static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+    for (; counted < pos; ++counted) {
+      if (text[counted] == '\n') {
         ++line;
         col = 1;
       } else {
@@ -742,7 +765,7 @@ std::vector<Finding> check_file_text(const std::string& file, std::string_view t
     f.message = "a Tailscale key is written into this file (not shown here): it is in the repository and can end up in the world-readable store";
     f.fix = info->fix;
     out.push_back(f);
-    pos += 6;
+    pos += needle.size();
     while (pos < text.size() && text[pos] != '\n') ++pos;  // one finding per line
   }
   return out;

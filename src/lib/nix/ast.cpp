@@ -1,6 +1,10 @@
 #include "tsfleet/nix/ast.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace tsfleet::nix {
@@ -51,6 +55,47 @@ std::string_view operator_text(BinaryOperator op) noexcept {
   return "?";
 }
 
+Arena::~Arena() {
+  while (blocks_) {
+    Block* next = blocks_->next;
+    std::free(blocks_);
+    blocks_ = next;
+  }
+}
+
+void* Arena::allocate_slow(size_t size, size_t align) {
+  constexpr size_t kMaxBlock = size_t{1} << 20;
+  size_t need = sizeof(Block) + size + align;
+  size_t bytes = std::max(next_block_, need);
+  auto* block = static_cast<Block*>(std::malloc(bytes));
+  if (!block) throw std::bad_alloc();
+  block->next = blocks_;
+  blocks_ = block;
+  capacity_ += bytes;
+  next_block_ = std::min(std::max(next_block_ * 2, size_t{4096}), kMaxBlock);
+  cur_ = reinterpret_cast<uintptr_t>(block) + sizeof(Block);
+  end_ = reinterpret_cast<uintptr_t>(block) + bytes;
+  return allocate(size, align);
+}
+
+std::string_view Arena::copy(std::string_view text) {
+  if (text.empty()) return {};
+  char* p = static_cast<char*>(allocate(text.size(), 1));
+  std::memcpy(p, text.data(), text.size());
+  return {p, text.size()};
+}
+
+namespace {
+// The first block holds a typical file's whole tree: its copy of the source and its nodes take
+// about 5-6 bytes per source byte.
+size_t first_block_size(size_t source_size) {
+  size_t want = source_size * 6 + 1024;
+  return std::clamp(want, size_t{2048}, size_t{128} << 10);
+}
+}  // namespace
+
+Ast::Ast(size_t size_hint) noexcept : arena_(first_block_size(size_hint)) {}
+
 bool StringNode::is_constant() const noexcept {
   for (const auto& p : parts)
     if (!p.is_literal()) return false;
@@ -62,6 +107,11 @@ std::string StringNode::constant_value() const {
   for (const auto& p : parts)
     if (p.is_literal()) out += p.literal;
   return out;
+}
+
+std::string_view StringNode::constant_view() const noexcept {
+  if (parts.size() != 1 || !parts[0].is_literal()) return {};
+  return parts[0].literal;
 }
 
 namespace {
@@ -97,6 +147,9 @@ void quote(std::string& out, std::string_view s) {
 class Printer {
  public:
   std::string out;
+  // Printing stops (children print nothing more) once out has this many bytes: what is there by
+  // then is exact, what comes after is cut off by the caller.
+  size_t limit = SIZE_MAX;
 
   void attr(const AttrName& a) {
     if (a.is_static()) {
@@ -114,7 +167,7 @@ class Printer {
       attr(p[i]);
     }
   }
-  void bindings(const std::vector<Binding>& bs) {
+  void bindings(std::span<const Binding> bs) {
     for (const auto& b : bs) {
       if (b.kind == Binding::Kind::Inherit) {
         out += "inherit ";
@@ -136,7 +189,7 @@ class Printer {
       }
     }
   }
-  void parts(const std::vector<StringPart>& ps, bool escape) {
+  void parts(std::span<const StringPart> ps, bool escape) {
     for (const auto& p : ps) {
       if (p.is_literal()) {
         if (escape) {
@@ -155,6 +208,7 @@ class Printer {
   }
 
   void print(const Node& n) {
+    if (out.size() >= limit) return;
     switch (n.kind) {
       case NodeKind::Int:
         out += std::to_string(static_cast<const IntNode&>(n).value);
@@ -242,7 +296,10 @@ class Printer {
           }
           if (l.ellipsis) out += l.formals.empty() ? "..." : ", ...";
           out += " }";
-          if (!l.arg.empty()) out += " @ " + l.arg;
+          if (!l.arg.empty()) {
+            out += " @ ";
+            out += l.arg;
+          }
         } else {
           out += l.arg;
         }
@@ -324,7 +381,7 @@ class Printer {
 
 }  // namespace
 
-std::string attr_path_to_string(const AttrPath& path) {
+std::string attr_path_to_string(AttrPath path) {
   Printer p;
   p.path(path);
   return p.out;
@@ -333,6 +390,14 @@ std::string attr_path_to_string(const AttrPath& path) {
 std::string to_string(const Node& node) {
   Printer p;
   p.print(node);
+  return p.out;
+}
+
+std::string to_string_prefix(const Node& node, size_t max_size) {
+  Printer p;
+  p.limit = max_size;
+  p.print(node);
+  if (p.out.size() > max_size) p.out.resize(max_size);
   return p.out;
 }
 

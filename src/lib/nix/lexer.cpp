@@ -138,56 +138,65 @@ void unescape_string(std::string_view raw, std::string& out) {
   }
 }
 
-Lexer::Lexer(std::string_view src) : src_(src) {
-  stack_.reserve(16);
+Lexer::Lexer(std::string_view src, std::vector<uint8_t>& stack) : src_(src), stack_(stack) {
+  stack_.clear();
   stack_.push_back(Initial);
 }
 
+// Positions are kept in locals and stored whole: updating a member field by field and reading
+// it back as one Pos stalls store forwarding (this is the lexer's hottest path).
 Pos Lexer::consume(size_t n) {
-  Pos start = cur_;
+  const Pos start = cur_;
   prev_lexeme_ = last_lexeme_;
   last_lexeme_ = start;
-  size_t end = i_ + n;
-  for (; i_ < end; ++i_) {
-    char c = src_[i_];
+  uint32_t line = start.line, col = start.col;
+  const char* s = src_.data();
+  size_t i = i_;
+  const size_t end = i + n;
+  for (; i < end; ++i) {
+    char c = s[i];
     if (c == '\n') {
-      ++cur_.line;
-      cur_.col = 1;
+      ++line;
+      col = 1;
     } else if (c == '\r') {
-      if (i_ + 1 < end && src_[i_ + 1] == '\n') ++i_;
-      ++cur_.line;
-      cur_.col = 1;
+      if (i + 1 < end && s[i + 1] == '\n') ++i;
+      ++line;
+      col = 1;
     } else {
-      ++cur_.col;
+      ++col;
     }
   }
+  i_ = i;
+  cur_ = Pos{line, col};
   return start;
 }
 
-Token Lexer::make(Tok kind, size_t len) {
-  Token t;
+void Lexer::make(Tok kind, size_t len) {
+  Token& t = *t_;
   t.kind = kind;
-  t.text = src_.substr(i_, len);
+  t.text = std::string_view(src_.data() + i_, len);
   if (kind == Tok::Str || kind == Tok::IndStr || kind == Tok::IndStringOpen) {
     t.pos = consume(len);
+    t.end = cur_;
   } else {
     // No other token holds a line break: only the column moves.
-    t.pos = cur_;
+    const Pos start = cur_;
+    const Pos end{start.line, start.col + static_cast<uint32_t>(len)};
     prev_lexeme_ = last_lexeme_;
-    last_lexeme_ = cur_;
+    last_lexeme_ = start;
     i_ += len;
-    cur_.col += static_cast<uint32_t>(len);
+    cur_ = end;
+    t.pos = start;
+    t.end = end;
   }
-  t.end = cur_;
-  return t;
 }
 
-Token Lexer::eof_token() {
-  Token t;
+void Lexer::eof_token() {
+  Token& t = *t_;
   t.kind = Tok::Eof;
+  t.text = {};
   t.pos = last_lexeme_;
   t.end = last_lexeme_;
-  return t;
 }
 
 size_t Lexer::path_chars(size_t i) const {
@@ -209,7 +218,8 @@ size_t Lexer::match_path(size_t i) const {
   return j - i;
 }
 
-Token Lexer::next() {
+void Lexer::next(Token& out) {
+  t_ = &out;
   switch (state()) {
     case Initial:
     case Default:
@@ -225,7 +235,7 @@ Token Lexer::next() {
   return eof_token();
 }
 
-Token Lexer::lex_default() {
+void Lexer::lex_default() {
   // Whitespace and comments.
   for (;;) {
     if (eof()) return eof_token();
@@ -260,9 +270,10 @@ Token Lexer::lex_default() {
       // No line break inside: only the column moves.
       size_t j = i_;
       while (j < src_.size() && src_[j] != '\n' && src_[j] != '\r') ++j;
+      const Pos start = cur_;
       prev_lexeme_ = last_lexeme_;
-      last_lexeme_ = cur_;
-      cur_.col += static_cast<uint32_t>(j - i_);
+      last_lexeme_ = start;
+      cur_ = Pos{start.line, start.col + static_cast<uint32_t>(j - i_)};
       i_ = j;
       continue;
     }
@@ -280,6 +291,48 @@ Token Lexer::lex_default() {
   const size_t i = i_;
   const char c = src_[i];
   const char c1 = at(i + 1);
+
+  // Fast paths for what modules are mostly made of; each gives what the rules below would.
+  switch (c) {
+    // No rule matches more than one byte at these (none is a path, URI or number character).
+    case ';': return make(Tok::Semi, 1);
+    case ':': return make(Tok::Colon, 1);
+    case ',': return make(Tok::Comma, 1);
+    case '(': return make(Tok::LParen, 1);
+    case ')': return make(Tok::RParen, 1);
+    case '[': return make(Tok::LBracket, 1);
+    case ']': return make(Tok::RBracket, 1);
+    case '@': return make(Tok::At, 1);
+    case '?': return make(Tok::Question, 1);
+    case '=': return c1 == '=' ? make(Tok::Eq, 2) : make(Tok::Assign, 1);
+    case '{':
+      make(Tok::LBrace, 1);
+      return push(Default);
+    case '}':
+      make(Tok::RBrace, 1);
+      return pop();
+    case '"':
+      make(Tok::Quote, 1);
+      return push(String);
+    case '.': {
+      // Not "...", not a float (.5), not a path (./a, ../a, .a/b): a dot.
+      if (c1 == '.' && at(i + 2) == '.') break;
+      if (is_digit(c1)) break;
+      if (at(i + path_chars(i)) == '/') break;
+      return make(Tok::Dot, 1);
+    }
+    default:
+      if (is_id_start(c)) {
+        // An identifier or keyword, unless its leading path characters run into a '/' (a path)
+        // or a ':' (maybe a URI): only those rules can match longer here.
+        const char after = at(i + path_chars(i));
+        if (after == '/' || after == ':') break;
+        size_t j = i + 1;
+        while (j < src_.size() && is_id_char(src_[j])) ++j;
+        return make(keyword(src_.substr(i, j - i)), j - i);
+      }
+      break;
+  }
 
   // Candidates in flex rule order; a later rule wins only with a strictly longer match.
   Tok kind = Tok::Invalid;
@@ -425,19 +478,20 @@ Token Lexer::lex_default() {
   }
 
   if (kind == Tok::Eof) {  // NUL byte
-    Token t = make(Tok::Eof, 1);
+    make(Tok::Eof, 1);
     i_ = src_.size();  // everything after is ignored
-    return t;
+    return;
   }
 
   if (special == Special::PathStart || special == Special::HPathStart) {
     // PATH_START: return just the first segment ("a/", "./", "/", "~/") and expect ${ next.
     size_t seg = special == Special::HPathStart ? 2 : path_chars(i) + 1;
-    Token t = make(special == Special::HPathStart ? Tok::HPath : Tok::Path, seg);
+    make(special == Special::HPathStart ? Tok::HPath : Tok::Path, seg);
     push(InPathSlash);
-    return t;
+    return;
   }
-  Token t = make(kind, len);
+  make(kind, len);
+  Token& t = *t_;
   switch (kind) {
     case Tok::Path:
     case Tok::HPath:
@@ -499,10 +553,10 @@ Token Lexer::lex_default() {
     default:
       break;
   }
-  return t;
+  return;
 }
 
-Token Lexer::lex_string() {
+void Lexer::lex_string() {
   if (eof()) return eof_token();
   const size_t i = i_;
   size_t j = i;
@@ -535,21 +589,21 @@ Token Lexer::lex_string() {
   if (j > i) return make(Tok::Str, j - i);
   char c = src_[i];
   if (c == '"') {
-    Token t = make(Tok::Quote, 1);
+    make(Tok::Quote, 1);
     pop();
-    return t;
+    return;
   }
   if (c == '$' && at(i + 1) == '{') {
-    Token t = make(Tok::DollarCurly, 2);
+    make(Tok::DollarCurly, 2);
     push(Default);
-    return t;
+    return;
   }
   // A lone '$', '\' or '$\' at the end of input: nix 2.8 returns it as a second STR token (which
   // the grammar rejects).
   return make(Tok::Str, src_.size() - i);
 }
 
-Token Lexer::lex_ind_string() {
+void Lexer::lex_ind_string() {
   if (eof()) return eof_token();
   const size_t i = i_;
   size_t j = i;
@@ -571,56 +625,61 @@ Token Lexer::lex_ind_string() {
     }
   }
   if (j > i) {
-    Token t = make(Tok::IndStr, j - i);
+    make(Tok::IndStr, j - i);
+    Token& t = *t_;
     t.ind = IndKind::Raw;
     t.value = t.text;
-    return t;
+    return;
   }
   char c = src_[i];
   char c1 = at(i + 1);
   char c2 = at(i + 2);
   if (c == '\'' && c1 == '\'') {
     if (c2 == '$') {
-      Token t = make(Tok::IndStr, 3);
+      make(Tok::IndStr, 3);
+    Token& t = *t_;
       t.ind = IndKind::Literal;
       t.value = "$";
-      return t;
+      return;
     }
     if (c2 == '\'') {
-      Token t = make(Tok::IndStr, 3);
+      make(Tok::IndStr, 3);
+    Token& t = *t_;
       t.ind = IndKind::Literal;
       t.value = "''";
-      return t;
+      return;
     }
     if (c2 == '\\' && i + 3 < src_.size()) {
-      Token t = make(Tok::IndStr, 4);
+      make(Tok::IndStr, 4);
+    Token& t = *t_;
       t.ind = IndKind::Escape;
       t.value = t.text.substr(2);
-      return t;
+      return;
     }
-    Token t = make(Tok::IndStringClose, 2);
+    make(Tok::IndStringClose, 2);
     pop();
-    return t;
+    return;
   }
   if (c == '$' && c1 == '{') {
-    Token t = make(Tok::DollarCurly, 2);
+    make(Tok::DollarCurly, 2);
     push(Default);
-    return t;
+    return;
   }
-  Token t = make(Tok::IndStr, 1);  // a lone '$' or '\''
+  make(Tok::IndStr, 1);
+    Token& t = *t_;  // a lone '$' or '\''
   t.ind = IndKind::Literal;
   t.value = c == '$' ? "$" : "'";
-  return t;
+  return;
 }
 
-Token Lexer::lex_in_path() {
+void Lexer::lex_in_path() {
   const size_t i = i_;
   if (at(i) == '$' && at(i + 1) == '{' && i + 1 < src_.size()) {
-    Token t = make(Tok::DollarCurly, 2);
+    make(Tok::DollarCurly, 2);
     pop();
     push(InPath);
     push(Default);
-    return t;
+    return;
   }
   // {PATH}|{PATH_SEG}|{PATH_CHAR}+
   size_t len = match_path(i);
@@ -628,29 +687,32 @@ Token Lexer::lex_in_path() {
   if (at(i + pc) == '/' && i + pc < src_.size() && pc + 1 > len) len = pc + 1;
   if (pc > len) len = pc;
   if (len > 0) {
-    Token t = make(Tok::Str, len);
+    make(Tok::Str, len);
+    Token& t = *t_;
     pop();
     push(t.text.back() == '/' ? InPathSlash : InPath);
-    return t;
+    return;
   }
   if (state() == InPathSlash) {
-    Token t;
+    Token& t = *t_;
     t.kind = Tok::Error;
+    t.text = {};
     t.error = "path has a trailing slash";
     t.pos = eof() ? last_lexeme_ : cur_;
     t.end = t.pos;
-    return t;
+    return;
   }
   // nix re-scans the character after the path and restores the location of the previous token:
   // PATH_END is reported at the last path piece; at end of input one token earlier (and so is
   // the end of file that follows).
   pop();
-  Token t;
+  Token& t = *t_;
   t.kind = Tok::PathEnd;
+  t.text = {};
   if (eof()) last_lexeme_ = prev_lexeme_;
   t.pos = last_lexeme_;
   t.end = cur_;
-  return t;
+  return;
 }
 
 }  // namespace tsfleet::nix::detail

@@ -44,13 +44,16 @@ struct Token {
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view src);
-  Token next();
+  // `stack` holds the start-condition stack (storage the caller keeps between files).
+  Lexer(std::string_view src, std::vector<uint8_t>& stack);
+  // Lexes the next token into `out`, setting only what its kind uses (kind, pos, end and text
+  // always; value and ind for IndStr; int_value, float_value or error for Int, Float, Error).
+  void next(Token& out);
 
  private:
   enum State : uint8_t { Initial, Default, String, IndString, InPath, InPathSlash };
 
-  State state() const { return stack_.back(); }
+  State state() const { return static_cast<State>(stack_.back()); }
   void push(State s) { stack_.push_back(s); }
   void pop() {
     if (stack_.size() > 1) stack_.pop_back();
@@ -59,12 +62,12 @@ class Lexer {
   bool eof() const { return i_ >= src_.size(); }
   // Consumes n bytes as one lexeme; returns its start position.
   Pos consume(size_t n);
-  Token make(Tok kind, size_t len);
-  Token eof_token();
-  Token lex_default();
-  Token lex_string();
-  Token lex_ind_string();
-  Token lex_in_path();
+  void make(Tok kind, size_t len);  // the token (*t_) is the next len bytes
+  void eof_token();
+  void lex_default();
+  void lex_string();
+  void lex_ind_string();
+  void lex_in_path();
 
   size_t match_path(size_t i) const;
   size_t path_chars(size_t i) const;
@@ -74,7 +77,8 @@ class Lexer {
   Pos cur_{1, 1};
   Pos last_lexeme_{1, 1};  // start of the last lexeme (nix's location of end of file)
   Pos prev_lexeme_{1, 1};  // start of the one before
-  std::vector<State> stack_;
+  std::vector<uint8_t>& stack_;
+  Token* t_ = nullptr;  // the token being lexed
 };
 
 // Decodes the escapes of a "..." string chunk (\n \r \t \x, CR/CRLF -> LF), appending to out.

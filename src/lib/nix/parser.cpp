@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "lexer.h"
 
@@ -60,13 +58,112 @@ struct Failure {
 };
 
 // What nix's ExprAttrs knows about each defined name, for the duplicate checks.
-struct Def;
-using DefMap = std::map<std::string, Def, std::less<>>;
 struct Def {
   enum class Kind : uint8_t { Implicit, Set, Other, Inherited } kind = Kind::Other;
   Pos pos;
-  std::unique_ptr<DefMap> children;  // Implicit and Set
+  uint32_t children = 0;  // Implicit and Set: the DefTable map of the names below
   bool setish() const { return kind == Kind::Implicit || kind == Kind::Set; }
+};
+
+// Every map of defined names of one parse (one per attribute set, let and implicit set) in one
+// open-addressing hash table keyed by (map, name): no allocation per set or name.
+class DefTable {
+ public:
+  void clear() {
+    entries_.clear();
+    heads_.assign(1, 0);
+    if (slots_.size() != kMinSlots) slots_.assign(kMinSlots, 0);
+    else std::fill(slots_.begin(), slots_.end(), 0);
+  }
+  uint32_t new_map() {
+    heads_.push_back(0);
+    return static_cast<uint32_t>(heads_.size() - 1);
+  }
+  Def* find(uint32_t map, std::string_view name) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash(map, name) & mask;; i = (i + 1) & mask) {
+      uint32_t e = slots_[i];
+      if (e == 0) return nullptr;
+      Entry& entry = entries_[e - 1];
+      if (entry.map == map && entry.name == name) return &entry.def;
+    }
+  }
+  // `name` must not be in `map` yet.
+  void insert(uint32_t map, std::string_view name, const Def& def) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    entries_.push_back(Entry{map, heads_[map], name, def});
+    uint32_t e = static_cast<uint32_t>(entries_.size());
+    heads_[map] = e;
+    place(e);
+  }
+  // The entries of `map` in name order (the order std::map had, which picks the reported
+  // duplicate when a merge finds several).
+  void sorted_entries(uint32_t map, std::vector<std::pair<std::string_view, Def>>& out) const {
+    out.clear();
+    for (uint32_t e = heads_[map]; e != 0; e = entries_[e - 1].next) out.emplace_back(entries_[e - 1].name, entries_[e - 1].def);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+
+ private:
+  static constexpr size_t kMinSlots = 64;
+  struct Entry {
+    uint32_t map;
+    uint32_t next;  // the entry inserted before this one in the same map (+1; 0: none)
+    std::string_view name;
+    Def def;
+  };
+  static size_t hash(uint32_t map, std::string_view name) {
+    uint64_t h = 1469598103934665603ull ^ (uint64_t{map} * 0x9E3779B97F4A7C15ull);
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+  void place(uint32_t e) {
+    const Entry& entry = entries_[e - 1];
+    size_t mask = slots_.size() - 1;
+    size_t i = hash(entry.map, entry.name) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = e;
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, 0);
+    for (uint32_t e = 1; e <= entries_.size(); ++e) place(e);
+  }
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> heads_{0};  // per map: its last entry (+1); map 0 is unused
+  std::vector<uint32_t> slots_ = std::vector<uint32_t>(kMinSlots, 0);
+};
+
+struct IndItem {
+  Pos pos;
+  const Node* expr = nullptr;
+  std::string_view text;
+  IndKind kind = IndKind::Raw;
+};
+
+// Working storage of the parser, kept between parses (per thread) so that a parse allocates
+// little more than its Ast. Lists under construction are stacks: a nested list is pushed on top
+// and popped (copied into the arena) before the enclosing one continues.
+struct Scratch {
+  std::vector<StringPart> parts;
+  std::vector<AttrName> names;
+  std::vector<Binding> bindings;
+  std::vector<Formal> formals;
+  std::vector<const Node*> nodes;
+  std::vector<IndItem> ind_items;
+  std::vector<uint8_t> lexer_states;
+  std::vector<std::pair<std::string_view, Def>> merge_entries;
+  std::string text;  // a literal being decoded
+  std::string line;  // indentation stripping: one item's text
+  DefTable defs;
+  void clear() {
+    parts.clear();
+    names.clear();
+    bindings.clear();
+    formals.clear();
+    nodes.clear();
+    ind_items.clear();
+    defs.clear();
+  }
 };
 
 std::string pos_text(std::string_view file, Pos p) {
@@ -75,8 +172,10 @@ std::string pos_text(std::string_view file, Pos p) {
 
 class Parser {
  public:
-  Parser(std::string_view src, std::string_view filename, const ParseOptions& options, Ast& ast)
-      : lex_(src), filename_(filename), options_(options), ast_(ast) {}
+  // `src` must stay valid as long as the Ast: texts in the tree are views into it (parse() passes
+  // the Ast's own copy).
+  Parser(std::string_view src, std::string_view filename, const ParseOptions& options, Ast& ast, Scratch& scratch)
+      : lex_(src, scratch.lexer_states), filename_(filename), options_(options), ast_(ast), s_(scratch) {}
 
   const Node* parse_file() {
     const Node* e = parse_expr();
@@ -87,22 +186,24 @@ class Parser {
 
  private:
   // ---- tokens ----
+  // Lookahead: up to 3 tokens in a ring of 4, lexed in place. A token taken stays readable
+  // until 3 more are lexed.
   const Token& peek(size_t k = 0) {
     while (nbuf_ <= k) {
-      Token t = lex_.next();
+      Token& t = buf_[(head_ + nbuf_) & 3];
+      lex_.next(t);
       if (t.kind == Tok::Error) {
         std::string msg = t.error;
         if (msg != "path has a trailing slash") msg += " '" + std::string(t.text) + "'";
         throw Failure{t.pos, msg};
       }
-      buf_[nbuf_++] = t;
+      ++nbuf_;
     }
-    return buf_[k];
+    return buf_[(head_ + k) & 3];
   }
-  Token take() {
-    peek();
-    Token t = buf_[0];
-    for (size_t i = 1; i < nbuf_; ++i) buf_[i - 1] = buf_[i];
+  const Token& take() {
+    const Token& t = peek();
+    head_ = (head_ + 1) & 3;
     --nbuf_;
     prev_end_ = t.end;
     return t;
@@ -116,7 +217,7 @@ class Parser {
     }
     throw Failure{t.pos, std::move(msg)};
   }
-  Token expect(Tok kind, std::string_view expecting) {
+  const Token& expect(Tok kind, std::string_view expecting) {
     const Token& t = peek();
     if (t.kind != kind) unexpected(t, expecting);
     return take();
@@ -146,15 +247,23 @@ class Parser {
                          std::to_string(options_.max_depth) + " levels)");
     }
   }
-  void child_path(Node* n, const AttrPath& path) {
+  void child_path(Node* n, AttrPath path) {
     for (const auto& a : path) child(n, a.dynamic);
   }
-  void child_bindings(Node* n, const std::vector<Binding>& bs) {
+  void child_bindings(Node* n, std::span<const Binding> bs) {
     for (const auto& b : bs) {
       child_path(n, b.path);
       child(n, b.value);
       child(n, b.from);
     }
+  }
+
+  // The top of `stack` from `start` on, moved into the arena.
+  template <class T>
+  std::span<const T> pop_list(std::vector<T>& stack, size_t start) {
+    auto out = ast_.arena().copy(stack.data() + start, stack.size() - start);
+    stack.resize(start);
+    return out;
   }
 
   // ---- expressions ----
@@ -181,21 +290,21 @@ class Parser {
       case Tok::Id: {
         Tok k1 = peek(1).kind;
         if (k1 == Tok::Colon) {
-          Token id = take();
+          const Token& id = take();
           take();
           auto* lam = ast_.make<LambdaNode>(id.pos);
-          lam->arg = std::string(id.text);
+          lam->arg = id.text;
           lam->arg_pos = id.pos;
           lam->body = parse_expr_function();
           child(lam, lam->body);
           return lam;
         }
         if (k1 == Tok::At) {
-          Token id = take();
+          const Token& id = take();
           take();
           expect(Tok::LBrace, "'{'");
           auto* lam = ast_.make<LambdaNode>(id.pos);
-          lam->arg = std::string(id.text);
+          lam->arg = id.text;
           lam->arg_pos = id.pos;
           parse_formals(lam);
           expect(Tok::Colon, "':'");
@@ -205,7 +314,7 @@ class Parser {
       }
       case Tok::LBrace: {
         if (!formals_ahead()) break;
-        Token open = take();
+        const Token& open = take();
         auto* lam = ast_.make<LambdaNode>(open.pos);
         parse_formals(lam);
         const Token& n = peek();
@@ -213,8 +322,8 @@ class Parser {
           take();
         } else if (n.kind == Tok::At) {
           take();
-          Token id = expect(Tok::Id, "ID");
-          lam->arg = std::string(id.text);
+          const Token& id = expect(Tok::Id, "ID");
+          lam->arg = id.text;
           lam->arg_pos = id.pos;
           expect(Tok::Colon, "':'");
         } else {
@@ -223,7 +332,7 @@ class Parser {
         return finish_formals_lambda(lam);
       }
       case Tok::Assert: {
-        Token kw = take();
+        const Token& kw = take();
         auto* n = ast_.make<AssertNode>(kw.pos);
         n->condition = parse_expr();
         expect(Tok::Semi, "';'");
@@ -233,7 +342,7 @@ class Parser {
         return n;
       }
       case Tok::With: {
-        Token kw = take();
+        const Token& kw = take();
         auto* n = ast_.make<WithNode>(kw.pos);
         n->scope = parse_expr();
         expect(Tok::Semi, "';'");
@@ -244,17 +353,18 @@ class Parser {
       }
       case Tok::Let: {
         if (peek(1).kind == Tok::LBrace) break;  // let { ... }: the old syntax, an expr_simple
-        Token kw = take();
-        auto* n = ast_.make<LetNode>(kw.pos);
-        DefMap defs;
-        parse_binds(n->bindings, defs, Tok::In);
+        const Pos kw_pos = take().pos;
+        auto* n = ast_.make<LetNode>(kw_pos);
+        size_t start = s_.bindings.size();
+        parse_binds(s_.defs.new_map(), Tok::In);
+        n->bindings = pop_list(s_.bindings, start);
         take();  // in
         n->body = parse_expr_function();
         child_bindings(n, n->bindings);
         child(n, n->body);
         for (const auto& b : n->bindings)
           if (b.kind == Binding::Kind::Attr && !b.path.front().is_static())
-            fail(kw.pos, "dynamic attributes not allowed in let");
+            fail(kw_pos, "dynamic attributes not allowed in let");
         return n;
       }
       default:
@@ -265,6 +375,7 @@ class Parser {
 
   void parse_formals(LambdaNode* lam) {
     lam->has_formals = true;
+    const size_t start = s_.formals.size();
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::RBrace) break;
@@ -275,16 +386,16 @@ class Parser {
         break;
       }
       if (t.kind != Tok::Id) unexpected(t, "'}'");
-      Token id = take();
+      const Token& id = take();
       Formal f;
       f.pos = id.pos;
-      f.name = std::string(id.text);
+      f.name = id.text;
       if (peek().kind == Tok::Question) {
         take();
         f.default_value = parse_expr();
         child(lam, f.default_value);
       }
-      lam->formals.push_back(std::move(f));
+      s_.formals.push_back(f);
       const Token& n = peek();
       if (n.kind == Tok::Comma) {
         take();
@@ -294,6 +405,7 @@ class Parser {
       unexpected(n, "'}'");
     }
     take();  // }
+    lam->formals = pop_list(s_.formals, start);
   }
 
   const Node* finish_formals_lambda(LambdaNode* lam) {
@@ -303,11 +415,21 @@ class Parser {
     // nix reports the duplicated name that entered its symbol table first (approximated by the
     // first occurrence in the formals), at its second occurrence.
     const Formal* dup = nullptr;
-    {
+    const auto& formals = lam->formals;
+    size_t best_first = SIZE_MAX;
+    if (formals.size() <= 16) {
+      for (size_t i = 1; i < formals.size(); ++i) {
+        size_t j = 0;
+        while (j < i && formals[j].name != formals[i].name) ++j;
+        if (j < i && j < best_first) {
+          best_first = j;
+          dup = &formals[i];
+        }
+      }
+    } else {
       std::unordered_map<std::string_view, size_t> first;  // name -> index of first occurrence
-      size_t best_first = SIZE_MAX;
-      for (size_t i = 0; i < lam->formals.size(); ++i) {
-        const Formal& f = lam->formals[i];
+      for (size_t i = 0; i < formals.size(); ++i) {
+        const Formal& f = formals[i];
         auto [it, inserted] = first.emplace(f.name, i);
         if (!inserted && it->second < best_first) {
           best_first = it->second;
@@ -315,17 +437,17 @@ class Parser {
         }
       }
     }
-    if (dup) fail(dup->pos, "duplicate formal function argument '" + dup->name + "'");
+    if (dup) fail(dup->pos, "duplicate formal function argument '" + std::string(dup->name) + "'");
     if (!lam->arg.empty())
-      for (const auto& f : lam->formals)
+      for (const auto& f : formals)
         if (f.name == lam->arg)
-          fail(lam->pos, "duplicate formal function argument '" + lam->arg + "'");
+          fail(lam->pos, "duplicate formal function argument '" + std::string(lam->arg) + "'");
     return lam;
   }
 
   const Node* parse_expr_if() {
     if (peek().kind != Tok::If) return parse_expr_op(0);
-    Token kw = take();
+    const Token& kw = take();
     auto* n = ast_.make<IfNode>(kw.pos);
     n->condition = parse_expr();
     expect(Tok::Then, "THEN");
@@ -372,7 +494,7 @@ class Parser {
     const Node* lhs;
     const Token& t = peek();
     if (t.kind == Tok::Bang || t.kind == Tok::Minus) {
-      Token op = take();
+      const Token& op = take();
       bool is_not = op.kind == Tok::Bang;
       auto* n = ast_.make<UnaryOpNode>(op.pos, is_not ? UnaryOperator::Not : UnaryOperator::Negate);
       n->operand = parse_expr_op(is_not ? PNot + 1 : PNeg + 1);
@@ -399,10 +521,10 @@ class Parser {
       OpInfo info = binop(o.kind);
       if (info.prec == 0 || info.prec < min_prec) break;
       if (info.assoc == Assoc::None && last_nonassoc == info.prec) unexpected(o);
-      Token op = take();
+      const Pos op_pos = take().pos;
       const Node* rhs = parse_expr_op(info.assoc == Assoc::Right ? info.prec : info.prec + 1);
       auto* n = ast_.make<BinaryOpNode>(lhs->pos, info.op);
-      n->op_pos = op.pos;
+      n->op_pos = op_pos;
       n->lhs = lhs;
       n->rhs = rhs;
       child(n, lhs);
@@ -430,11 +552,13 @@ class Parser {
     auto* call = ast_.make<CallNode>(f->pos);
     call->function = f;
     child(call, f);
+    const size_t start = s_.nodes.size();
     while (starts_select(peek().kind)) {
       const Node* a = parse_expr_select();
-      call->args.push_back(a);
+      s_.nodes.push_back(a);
       child(call, a);
     }
+    call->args = pop_list(s_.nodes, start);
     return call;
   }
 
@@ -461,7 +585,8 @@ class Parser {
       take();
       auto* call = ast_.make<CallNode>(s->pos);
       call->function = s;
-      call->args.push_back(ast_.make<VarNode>(s->pos, "or"));
+      const Node* or_var = ast_.make<VarNode>(s->pos, "or");
+      call->args = ast_.arena().copy(&or_var, 1);
       child(call, s);
       child(call, call->args.back());
       return call;
@@ -475,7 +600,7 @@ class Parser {
     a.pos = t.pos;
     switch (t.kind) {
       case Tok::Id:
-        a.name = std::string(take().text);
+        a.name = take().text;
         return a;
       case Tok::OrKw:
         take();
@@ -483,8 +608,8 @@ class Parser {
         return a;
       case Tok::Quote: {
         const StringNode* s = parse_string();
-        if (plain_strings_.count(s)) {
-          a.name = s->constant_value();
+        if (s == last_plain_string_) {
+          a.name = s->constant_view();
         } else {
           if (in_inherit) fail(a.pos, "dynamic attributes not allowed in inherit");
           a.dynamic = s;
@@ -495,8 +620,8 @@ class Parser {
         take();
         const Node* e = parse_expr();
         expect(Tok::RBrace, "'}'");
-        if (plain_strings_.count(e)) {
-          a.name = e->as<StringNode>()->constant_value();
+        if (e == last_plain_string_) {
+          a.name = static_cast<const StringNode*>(e)->constant_view();
         } else {
           if (in_inherit) fail(a.pos, "dynamic attributes not allowed in inherit");
           a.dynamic = e;
@@ -509,29 +634,31 @@ class Parser {
   }
 
   AttrPath parse_attrpath() {
-    AttrPath path;
-    path.push_back(parse_attr(false));
+    const size_t start = s_.names.size();
+    AttrName first = parse_attr(false);
+    s_.names.push_back(first);
     while (peek().kind == Tok::Dot) {
       take();
-      path.push_back(parse_attr(false));
+      AttrName next = parse_attr(false);
+      s_.names.push_back(next);
     }
-    return path;
+    return pop_list(s_.names, start);
   }
 
   const Node* parse_expr_simple() {
     const Token& t = peek();
     switch (t.kind) {
       case Tok::Id: {
-        Token id = take();
+        const Token& id = take();
         if (id.text == "__curPos") return ast_.make<CurPosNode>(id.pos);
-        return ast_.make<VarNode>(id.pos, std::string(id.text));
+        return ast_.make<VarNode>(id.pos, id.text);
       }
       case Tok::Int: {
-        Token n = take();
+        const Token& n = take();
         return ast_.make<IntNode>(n.pos, n.int_value);
       }
       case Tok::Float: {
-        Token n = take();
+        const Token& n = take();
         return ast_.make<FloatNode>(n.pos, n.float_value);
       }
       case Tok::Quote:
@@ -542,17 +669,17 @@ class Parser {
       case Tok::HPath:
         return parse_path();
       case Tok::SPath: {
-        Token p = take();
+        const Token& p = take();
         auto* n = ast_.make<PathNode>(p.pos, PathKind::Search);
         StringPart part;
         part.pos = p.pos;
-        part.literal = std::string(p.text.substr(1, p.text.size() - 2));
-        n->parts.push_back(std::move(part));
+        part.literal = p.text.substr(1, p.text.size() - 2);
+        n->parts = ast_.arena().copy(&part, 1);
         return n;
       }
       case Tok::Uri: {
-        Token u = take();
-        return ast_.make<UriNode>(u.pos, std::string(u.text));
+        const Token& u = take();
+        return ast_.make<UriNode>(u.pos, u.text);
       }
       case Tok::LParen: {
         take();
@@ -562,24 +689,26 @@ class Parser {
       }
       case Tok::Let:
       case Tok::Rec: {
-        Token kw = take();
+        const Token& kw = take();
         expect(Tok::LBrace, "'{'");
         return parse_attrset_body(kw.pos, true, kw.kind == Tok::Let);
       }
       case Tok::LBrace: {
-        Token open = take();
+        const Token& open = take();
         return parse_attrset_body(open.pos, false, false);
       }
       case Tok::LBracket: {
-        Token open = take();
+        const Token& open = take();
         auto* n = ast_.make<ListNode>(open.pos);
+        const size_t start = s_.nodes.size();
         while (starts_select(peek().kind)) {
           const Node* e = parse_expr_select();
-          n->elements.push_back(e);
+          s_.nodes.push_back(e);
           child(n, e);
         }
         if (peek().kind != Tok::RBracket) unexpected(peek());
         take();
+        n->elements = pop_list(s_.nodes, start);
         return n;
       }
       default:
@@ -591,21 +720,29 @@ class Parser {
     auto* n = ast_.make<AttrSetNode>(pos);
     n->recursive = rec;
     n->let_block = let_block;
-    auto defs = std::make_unique<DefMap>();
-    parse_binds(n->bindings, *defs, Tok::RBrace);
+    const uint32_t defs = s_.defs.new_map();
+    const size_t start = s_.bindings.size();
+    parse_binds(defs, Tok::RBrace);
+    n->bindings = pop_list(s_.bindings, start);
     take();  // }
     child_bindings(n, n->bindings);
-    if (!let_block) set_defs_[n] = std::move(defs);
+    if (!let_block) {
+      // def_for_value() takes them when the set is a binding's value: then it is the set
+      // completed last.
+      last_set_ = n;
+      last_set_defs_ = defs;
+    }
     return n;
   }
 
-  void parse_binds(std::vector<Binding>& out, DefMap& defs, Tok end) {
+  // Bindings up to `end`, pushed on s_.bindings; names defined go into map `defs`.
+  void parse_binds(uint32_t defs, Tok end) {
     const Pos binds_start = prev_end_;
     for (;;) {
       const Token& t = peek();
       if (t.kind == end) return;
       if (t.kind == Tok::Inherit) {
-        Token kw = take();
+        const Token& kw = take();
         Binding b;
         b.kind = Binding::Kind::Inherit;
         b.pos = kw.pos;
@@ -616,22 +753,24 @@ class Parser {
           expect(Tok::RParen, "')'");
         }
         Pos names_pos = prev_end_;  // nix's position of the inherited names
+        const size_t start = s_.names.size();
         for (;;) {
           Tok k = peek().kind;
           if (k != Tok::Id && k != Tok::OrKw && k != Tok::Quote && k != Tok::DollarCurly) break;
-          b.path.push_back(parse_attr(true));
+          AttrName a = parse_attr(true);
+          s_.names.push_back(a);
         }
         if (peek().kind != Tok::Semi) unexpected(peek());
         take();
+        b.path = pop_list(s_.names, start);
         for (const auto& a : b.path) {
-          auto it = defs.find(a.name);
-          if (it != defs.end()) dup_attr(a.name, names_pos, it->second.pos);
+          if (const Def* prev = s_.defs.find(defs, a.name)) dup_attr(a.name, names_pos, prev->pos);
           Def d;
           d.kind = b.from ? Def::Kind::Other : Def::Kind::Inherited;
           d.pos = names_pos;
-          defs.emplace(a.name, std::move(d));
+          s_.defs.insert(defs, a.name, d);
         }
-        out.push_back(std::move(b));
+        s_.bindings.push_back(b);
         continue;
       }
       if (t.kind == Tok::Id || t.kind == Tok::OrKw || t.kind == Tok::Quote ||
@@ -644,7 +783,7 @@ class Parser {
         b.value = parse_expr();
         expect(Tok::Semi, "';'");
         add_attr(defs, b);
-        out.push_back(std::move(b));
+        s_.bindings.push_back(b);
         continue;
       }
       unexpected(t);
@@ -661,68 +800,95 @@ class Parser {
     d.pos = pos;
     if (auto* set = value->as<AttrSetNode>(); set && !set->let_block) {
       d.kind = Def::Kind::Set;
-      auto it = set_defs_.find(set);
-      if (it != set_defs_.end()) {
-        d.children = std::move(it->second);
-        set_defs_.erase(it);
+      if (set == last_set_) {
+        d.children = last_set_defs_;
+        last_set_ = nullptr;
+      } else {
+        d.children = s_.defs.new_map();
       }
-      if (!d.children) d.children = std::make_unique<DefMap>();
     } else {
       d.kind = Def::Kind::Other;
     }
     return d;
   }
 
-  void add_attr(DefMap& root, const Binding& b) {
-    const AttrPath& path = b.path;
-    DefMap* m = &root;
+  void add_attr(uint32_t root, const Binding& b) {
+    const AttrPath path = b.path;
+    uint32_t m = root;
     for (size_t k = 0; k + 1 < path.size(); ++k) {
       const AttrName& a = path[k];
       if (!a.is_static()) return;  // a fresh dynamic set: nothing to collide with
-      auto it = m->find(a.name);
-      if (it != m->end()) {
-        if (!it->second.setish()) dup_attr(attr_path_to_string(path), b.pos, it->second.pos);
-        m = it->second.children.get();
+      if (const Def* prev = s_.defs.find(m, a.name)) {
+        if (!prev->setish()) dup_attr(attr_path_to_string(path), b.pos, prev->pos);
+        m = prev->children;
       } else {
         Def d;
         d.kind = Def::Kind::Implicit;
         d.pos = b.pos;
-        d.children = std::make_unique<DefMap>();
-        m = m->emplace(a.name, std::move(d)).first->second.children.get();
+        d.children = s_.defs.new_map();
+        s_.defs.insert(m, a.name, d);
+        m = d.children;
       }
     }
     const AttrName& last = path.back();
     if (!last.is_static()) return;
     Def d = def_for_value(b.value, b.pos);
-    auto it = m->find(last.name);
-    if (it == m->end()) {
-      m->emplace(last.name, std::move(d));
+    const Def* prev = s_.defs.find(m, last.name);
+    if (!prev) {
+      s_.defs.insert(m, last.name, d);
       return;
     }
-    if (it->second.setish() && d.kind == Def::Kind::Set) {
-      merge(*it->second.children, *d.children);
+    if (prev->setish() && d.kind == Def::Kind::Set) {
+      merge(prev->children, d.children);
       return;
     }
-    dup_attr(attr_path_to_string(path), b.pos, it->second.pos);
+    dup_attr(attr_path_to_string(path), b.pos, prev->pos);
   }
 
-  void merge(DefMap& into, DefMap& from) {
-    for (auto& [name, def] : from) {
-      auto it = into.find(name);
-      if (it == into.end()) {
-        into.emplace(name, std::move(def));
-      } else if (it->second.setish() && def.setish()) {
-        merge(*it->second.children, *def.children);  // newer Nix; 2.8 reports a duplicate here
+  void merge(uint32_t into, uint32_t from) {
+    std::vector<std::pair<std::string_view, Def>> entries;  // rare: only sets written twice
+    s_.defs.sorted_entries(from, entries);
+    for (const auto& [name, def] : entries) {
+      const Def* prev = s_.defs.find(into, name);
+      if (!prev) {
+        s_.defs.insert(into, name, def);
+      } else if (prev->setish() && def.setish()) {
+        merge(prev->children, def.children);  // newer Nix; 2.8 reports a duplicate here
       } else {
-        dup_attr(name, it->second.pos, def.pos);  // nix reports the first one, "defined at" the new
+        dup_attr(name, prev->pos, def.pos);  // nix reports the first one, "defined at" the new
       }
     }
   }
 
   // ---- strings and paths ----
+  // A "..." chunk decoded: a view of the source when it has nothing to decode.
+  std::string_view decode_string(std::string_view raw) {
+    bool plain = true;
+    for (char c : raw)
+      if (c == '\\' || c == '\r' || c == '\0') {
+        plain = false;
+        break;
+      }
+    if (plain) return raw;
+    s_.text.clear();
+    detail::unescape_string(raw, s_.text);
+    return ast_.arena().copy(s_.text);
+  }
+  // `a` followed by `b`: a longer view when they are adjacent in the source (the pieces of a
+  // path are), else a copy.
+  std::string_view concat(std::string_view a, std::string_view b) {
+    if (a.empty()) return b;
+    if (b.empty()) return a;
+    if (a.data() + a.size() == b.data()) return {a.data(), a.size() + b.size()};
+    s_.text.assign(a);
+    s_.text += b;
+    return ast_.arena().copy(s_.text);
+  }
+
   const StringNode* parse_string() {
-    Token open = take();  // "
+    const Token& open = take();  // "
     auto* n = ast_.make<StringNode>(open.pos, false);
+    const size_t start = s_.parts.size();
     size_t tokens = 0;
     bool interpolated = false;
     bool last_str = false;
@@ -731,14 +897,13 @@ class Parser {
       if (t.kind == Tok::Str) {
         if (last_str) unexpected(t, "'\"'");
         last_str = true;
-        Token s = take();
+        const Token& s = take();
         ++tokens;
-        if (n->parts.empty() || !n->parts.back().is_literal()) {
-          StringPart p;
-          p.pos = s.pos;
-          n->parts.push_back(std::move(p));
-        }
-        detail::unescape_string(s.text, n->parts.back().literal);
+        // Two STR tokens in a row are an error (above): a literal always starts a new part.
+        StringPart p;
+        p.pos = s.pos;
+        p.literal = decode_string(s.text);
+        s_.parts.push_back(p);
       } else if (t.kind == Tok::DollarCurly) {
         last_str = false;
         take();
@@ -749,7 +914,7 @@ class Parser {
         p.expr = parse_expr();
         expect(Tok::RBrace, "'}'");
         child(n, p.expr);
-        n->parts.push_back(std::move(p));
+        s_.parts.push_back(p);
       } else if (t.kind == Tok::Quote) {
         take();
         break;
@@ -757,26 +922,20 @@ class Parser {
         unexpected(t, "'\"'");
       }
     }
-    if (!interpolated && tokens <= 1) plain_strings_.insert(n);
+    n->parts = pop_list(s_.parts, start);
+    if (!interpolated && tokens <= 1) last_plain_string_ = n;
     return n;
   }
 
-  struct IndItem {
-    Pos pos;
-    const Node* expr = nullptr;
-    std::string_view text;
-    IndKind kind = IndKind::Raw;
-  };
-
   const Node* parse_ind_string() {
-    Token open = take();
+    const Token& open = take();
     auto* n = ast_.make<StringNode>(open.pos, true);
-    std::vector<IndItem> items;
+    const size_t start = s_.ind_items.size();
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::IndStr) {
-        Token s = take();
-        items.push_back({s.pos, nullptr, s.value, s.ind});
+        const Token& s = take();
+        s_.ind_items.push_back({s.pos, nullptr, s.value, s.ind});
       } else if (t.kind == Tok::DollarCurly) {
         take();
         IndItem it;
@@ -784,7 +943,7 @@ class Parser {
         it.expr = parse_expr();
         expect(Tok::RBrace, "'}'");
         child(n, it.expr);
-        items.push_back(it);
+        s_.ind_items.push_back(it);
       } else if (t.kind == Tok::IndStringClose) {
         take();
         break;
@@ -792,14 +951,15 @@ class Parser {
         unexpected(t, "IND_STR or DOLLAR_CURLY or IND_STRING_CLOSE");
       }
     }
-    strip_indentation(n, items);
+    strip_indentation(n, std::span<const IndItem>(s_.ind_items.data() + start, s_.ind_items.size() - start));
+    s_.ind_items.resize(start);
     return n;
   }
 
-  // nix's stripIndentation, literally.
-  void strip_indentation(StringNode* n, const std::vector<IndItem>& es) {
+  // nix's stripIndentation, literally (adjacent literal parts merged, empty ones dropped).
+  void strip_indentation(StringNode* n, std::span<const IndItem> es) {
     if (es.empty()) {
-      plain_strings_.insert(n);
+      last_plain_string_ = n;
       return;
     }
     bool at_start = true;
@@ -834,18 +994,34 @@ class Parser {
     size_t remaining = es.size();
     size_t out_parts = 0;
     bool only_literal = true;
+    const size_t start = s_.parts.size();
+    // The literal run being built (s_.text) and where it started.
+    bool in_run = false;
+    Pos run_pos;
+    std::string& run = s_.text;
+    auto flush = [&] {
+      if (in_run && !run.empty()) {
+        StringPart p;
+        p.pos = run_pos;
+        p.literal = ast_.arena().copy(run);
+        s_.parts.push_back(p);
+      }
+      in_run = false;
+    };
     for (const auto& i : es) {
       if (i.expr) {
         at_start = false;
         cur_dropped = 0;
+        flush();
         StringPart p;
         p.pos = i.pos;
         p.expr = i.expr;
-        n->parts.push_back(std::move(p));
+        s_.parts.push_back(p);
         only_literal = false;
         ++out_parts;
       } else {
-        std::string s2;
+        std::string& s2 = s_.line;
+        s2.clear();
         std::string decoded;
         std::string_view text = i.text;
         if (i.kind == IndKind::Escape) {
@@ -875,49 +1051,46 @@ class Parser {
             s2.resize(p + 1);
         }
         ++out_parts;
-        if (!n->parts.empty() && n->parts.back().is_literal()) {
-          n->parts.back().literal += s2;
-        } else {
-          StringPart p;
-          p.pos = i.pos;
-          p.literal = std::move(s2);
-          n->parts.push_back(std::move(p));
+        if (!in_run) {
+          in_run = true;
+          run_pos = i.pos;
+          run.clear();
         }
+        run += s2;
       }
       --remaining;
     }
-    // Drop empty literal parts (nix keeps them; they change nothing).
-    n->parts.erase(std::remove_if(n->parts.begin(), n->parts.end(),
-                                  [](const StringPart& p) { return p.is_literal() && p.literal.empty(); }),
-                   n->parts.end());
-    if (out_parts == 1 && only_literal) plain_strings_.insert(n);
+    flush();
+    n->parts = pop_list(s_.parts, start);
+    if (out_parts == 1 && only_literal) last_plain_string_ = n;
   }
 
   const Node* parse_path() {
-    Token first = take();
+    const Token& first = take();
     PathKind kind = first.kind == Tok::HPath ? PathKind::Home
                     : first.text.front() == '/' ? PathKind::Absolute
                                                 : PathKind::Relative;
     auto* n = ast_.make<PathNode>(first.pos, kind);
+    const size_t start = s_.parts.size();
     StringPart head;
     head.pos = first.pos;
-    head.literal = std::string(first.text);
-    n->parts.push_back(std::move(head));
+    head.literal = first.text;
+    s_.parts.push_back(head);
     bool interpolated = false;
     bool pending_str = false;  // a STR right after the path start must be followed by ${
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::Str) {
         if (!interpolated && pending_str) unexpected(t, "DOLLAR_CURLY");
-        Token s = take();
+        const Token& s = take();
         pending_str = true;
-        if (n->parts.back().is_literal()) {
-          n->parts.back().literal += s.text;
+        if (s_.parts.back().is_literal()) {
+          s_.parts.back().literal = concat(s_.parts.back().literal, s.text);
         } else {
           StringPart p;
           p.pos = s.pos;
-          p.literal = std::string(s.text);
-          n->parts.push_back(std::move(p));
+          p.literal = s.text;
+          s_.parts.push_back(p);
         }
       } else if (t.kind == Tok::DollarCurly) {
         take();
@@ -927,10 +1100,11 @@ class Parser {
         p.expr = parse_expr();
         expect(Tok::RBrace, "'}'");
         child(n, p.expr);
-        n->parts.push_back(std::move(p));
+        s_.parts.push_back(p);
       } else if (t.kind == Tok::PathEnd) {
         if (!interpolated && pending_str) unexpected(t, "DOLLAR_CURLY");
         take();
+        n->parts = pop_list(s_.parts, start);
         return n;
       } else {
         unexpected(t);
@@ -942,12 +1116,18 @@ class Parser {
   std::string_view filename_;
   const ParseOptions& options_;
   Ast& ast_;
-  Token buf_[3];
-  size_t nbuf_ = 0;
+  Token buf_[4];
+  unsigned head_ = 0;
+  unsigned nbuf_ = 0;
   Pos prev_end_{1, 1};
   uint32_t depth_ = 0;
-  std::unordered_map<const Node*, std::unique_ptr<DefMap>> set_defs_;
-  std::unordered_set<const Node*> plain_strings_;
+  Scratch& s_;
+  // The attribute set completed last and its map of names (see parse_attrset_body).
+  const AttrSetNode* last_set_ = nullptr;
+  uint32_t last_set_defs_ = 0;
+  // The string completed last when it counts as a plain name in an attribute path ("a",
+  // ${"a"}, ''a''); strings inside an expression complete before the expression's own.
+  const Node* last_plain_string_ = nullptr;
 };
 
 // ---- undefined variables (nix's bindVars) ----
@@ -971,10 +1151,10 @@ class ScopeChecker {
   void lookup(std::string_view name, Pos pos) {
     if (!defined(name)) throw Failure{pos, "undefined variable '" + std::string(name) + "'"};
   }
-  void visit_path(const AttrPath& path) {
+  void visit_path(AttrPath path) {
     for (const auto& a : path) visit(a.dynamic);
   }
-  static void collect(const std::vector<Binding>& bs, Frame& f) {
+  static void collect(std::span<const Binding> bs, Frame& f) {
     for (const auto& b : bs) {
       if (b.kind == Binding::Kind::Attr) {
         if (b.path.front().is_static()) f.names.push_back(b.path.front().name);
@@ -984,7 +1164,7 @@ class ScopeChecker {
     }
   }
   // Bindings of a rec set or let: values see the new scope, `inherit x;` the outer one.
-  void visit_recursive_bindings(const std::vector<Binding>& bs) {
+  void visit_recursive_bindings(std::span<const Binding> bs) {
     Frame f;
     collect(bs, f);
     for (const auto& b : bs)
@@ -1124,10 +1304,14 @@ ParseResult parse(std::string_view source, std::string_view filename) {
 
 ParseResult parse(std::string_view source, std::string_view filename, const ParseOptions& options) {
   ParseResult result;
-  auto ast = std::make_unique<Ast>();
-  ast->set_filename(std::string(filename));
+  auto ast = std::make_unique<Ast>(source.size());
+  ast->set_filename(filename);
+  // The tree's texts are views into the Ast's own copy of the source.
+  const std::string_view text = ast->arena().copy(source);
+  thread_local Scratch scratch;
+  scratch.clear();
   try {
-    Parser parser(source, filename, options, *ast);
+    Parser parser(text, ast->filename(), options, *ast, scratch);
     const Node* root = parser.parse_file();
     ast->set_root(root);
     if (options.check_undefined_variables) ScopeChecker().check(*root);
