@@ -299,7 +299,7 @@ class Arena {
 // A parsed file: the root expression and the storage of every node.
 class Ast {
  public:
-  // size_hint: the source's size (sizes the arena's first block).
+  // size_hint: about how many bytes the tree will take (sizes the arena's first block).
   explicit Ast(size_t size_hint = 0) noexcept;
   Ast(const Ast&) = delete;
   Ast& operator=(const Ast&) = delete;

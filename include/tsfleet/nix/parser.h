@@ -13,7 +13,8 @@
 //   expecting ';'".
 // - Nesting deeper than ParseOptions::max_depth (parentheses, lambdas, operators, ...) is an
 //   error, not a stack overflow.
-// - The source is only read during the call; the Ast owns copies of what it needs.
+// - The source is only read during the call; the Ast owns copies of what it needs (unless
+//   ParseOptions::copy_source is false).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ struct ParseOptions {
   bool check_undefined_variables = true;
   // Deepest nesting accepted (parser recursion and AST depth).
   uint32_t max_depth = 1000;
+  // The Ast copies the source and its texts point into the copy. false: they point into
+  // `source` itself, which the caller then keeps (unchanged) as long as the Ast.
+  bool copy_source = true;
 };
 
 ParseResult parse(std::string_view source, std::string_view filename);

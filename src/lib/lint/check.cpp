@@ -335,6 +335,7 @@ CheckReport run_check(const CheckRequest& req) {
     if (!text) throw Error(ErrorCategory::io, fmt::format("{}: cannot read", f.name));
     nix::ParseOptions opts;
     opts.check_undefined_variables = false;
+    opts.copy_source = false;  // `texts` outlives the cache's trees
     const std::string& name = f.name;
     auto parsed = nix::parse(*text, name, opts);
     if (!parsed.ok()) {

@@ -86,12 +86,9 @@ std::string_view Arena::copy(std::string_view text) {
 }
 
 namespace {
-// The first block holds a typical file's whole tree: its copy of the source and its nodes take
-// about 5-6 bytes per source byte.
-size_t first_block_size(size_t source_size) {
-  size_t want = source_size * 6 + 1024;
-  return std::clamp(want, size_t{2048}, size_t{128} << 10);
-}
+// The first block holds a typical file's whole tree: its nodes, lists and decoded texts take
+// about 3-4 bytes per source byte (and the copy of the source, when there is one, one more).
+size_t first_block_size(size_t bytes) { return std::clamp(bytes + 512, size_t{2048}, size_t{128} << 10); }
 }  // namespace
 
 Ast::Ast(size_t size_hint) noexcept : arena_(first_block_size(size_hint)) {}

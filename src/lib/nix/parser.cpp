@@ -1304,10 +1304,10 @@ ParseResult parse(std::string_view source, std::string_view filename) {
 
 ParseResult parse(std::string_view source, std::string_view filename, const ParseOptions& options) {
   ParseResult result;
-  auto ast = std::make_unique<Ast>(source.size());
+  auto ast = std::make_unique<Ast>(source.size() * (options.copy_source ? 5 : 4));
   ast->set_filename(filename);
-  // The tree's texts are views into the Ast's own copy of the source.
-  const std::string_view text = ast->arena().copy(source);
+  // The tree's texts are views into the Ast's own copy of the source (or into the source).
+  const std::string_view text = options.copy_source ? ast->arena().copy(source) : source;
   thread_local Scratch scratch;
   scratch.clear();
   try {
