@@ -87,13 +87,16 @@ struct FoundFile {
   std::optional<std::string> text;
 };
 
+// Whether path_less() can compare `name` as a string: no empty element, not empty.
+bool comparable_as_string(const std::string& name) {
+  return !name.empty() && name.back() != '/' && name.find("//") == std::string::npos;
+}
+
 // The order of std::filesystem::path (element by element) for lexically normal names: for two
-// relative or two absolute names without empty elements, the order of the strings with '/'
-// below every other byte.
-bool path_less(const std::string& a, const std::string& b) {
-  bool plain = !a.empty() && !b.empty() && (a[0] == '/') == (b[0] == '/') && a.back() != '/' && b.back() != '/' &&
-               a.find("//") == std::string::npos && b.find("//") == std::string::npos;
-  if (!plain) return fs::path(a) < fs::path(b);
+// relative or two absolute names without empty elements (comparable_as_string), the order of the
+// strings with '/' below every other byte.
+bool path_less(const std::string& a, bool a_plain, const std::string& b, bool b_plain) {
+  if (!a_plain || !b_plain || (a[0] == '/') != (b[0] == '/')) return fs::path(a) < fs::path(b);
   const size_t n = std::min(a.size(), b.size());
   size_t i = 0;
   while (i < n && a[i] == b[i]) ++i;
@@ -218,8 +221,13 @@ std::vector<FoundFile> collect_nix_files(const std::vector<fs::path>& paths) {
   // Sorted (an order of indexes: moving the files while sorting costs more than comparing them)
   // and without duplicates.
   std::vector<uint32_t> order(files.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return path_less(files[a].name, files[b].name); });
+  std::vector<uint8_t> plain(files.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i] = static_cast<uint32_t>(i);
+    plain[i] = comparable_as_string(files[i].name);
+  }
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return path_less(files[a].name, plain[a], files[b].name, plain[b]); });
   std::vector<FoundFile> sorted;
   sorted.reserve(files.size());
   for (uint32_t i : order)

@@ -145,11 +145,11 @@ Lexer::Lexer(std::string_view src, std::vector<uint8_t>& stack) : src_(src), sta
 
 // Positions are kept in locals and stored whole: updating a member field by field and reading
 // it back as one Pos stalls store forwarding (this is the lexer's hottest path).
-Pos Lexer::consume(size_t n) {
-  const Pos start = cur_;
+LexPos Lexer::consume(size_t n) {
+  const LexPos start = cur_;
   prev_lexeme_ = last_lexeme_;
   last_lexeme_ = start;
-  uint32_t line = start.line, col = start.col;
+  uint32_t line = start.line(), col = start.col();
   const char* s = src_.data();
   size_t i = i_;
   const size_t end = i + n;
@@ -167,7 +167,7 @@ Pos Lexer::consume(size_t n) {
     }
   }
   i_ = i;
-  cur_ = Pos{line, col};
+  cur_ = LexPos::of(line, col);
   return start;
 }
 
@@ -176,18 +176,18 @@ void Lexer::make(Tok kind, size_t len) {
   t.kind = kind;
   t.text = std::string_view(src_.data() + i_, len);
   if (kind == Tok::Str || kind == Tok::IndStr || kind == Tok::IndStringOpen) {
-    t.pos = consume(len);
-    t.end = cur_;
+    t.pos = consume(len).pos();
+    t.end = cur_.pos();
   } else {
     // No other token holds a line break: only the column moves.
-    const Pos start = cur_;
-    const Pos end{start.line, start.col + static_cast<uint32_t>(len)};
+    const LexPos start = cur_;
+    const LexPos end = start.advanced(len);
     prev_lexeme_ = last_lexeme_;
     last_lexeme_ = start;
     i_ += len;
     cur_ = end;
-    t.pos = start;
-    t.end = end;
+    t.pos = start.pos();
+    t.end = end.pos();
   }
 }
 
@@ -195,8 +195,8 @@ void Lexer::eof_token() {
   Token& t = *t_;
   t.kind = Tok::Eof;
   t.text = {};
-  t.pos = last_lexeme_;
-  t.end = last_lexeme_;
+  t.pos = last_lexeme_.pos();
+  t.end = last_lexeme_.pos();
 }
 
 size_t Lexer::path_chars(size_t i) const {
@@ -246,7 +246,7 @@ void Lexer::lex_default() {
       last_lexeme_ = cur_;
       const size_t n = src_.size();
       size_t j = i_;
-      uint32_t line = cur_.line, col = cur_.col;
+      uint32_t line = cur_.line(), col = cur_.col();
       for (; j < n; ++j) {
         char d = src_[j];
         if (d == ' ' || d == '\t') {
@@ -263,17 +263,17 @@ void Lexer::lex_default() {
         }
       }
       i_ = j;
-      cur_ = Pos{line, col};
+      cur_ = LexPos::of(line, col);
       continue;
     }
     if (c == '#') {
       // No line break inside: only the column moves.
       size_t j = i_;
       while (j < src_.size() && src_[j] != '\n' && src_[j] != '\r') ++j;
-      const Pos start = cur_;
+      const LexPos start = cur_;
       prev_lexeme_ = last_lexeme_;
       last_lexeme_ = start;
-      cur_ = Pos{start.line, start.col + static_cast<uint32_t>(j - i_)};
+      cur_ = start.advanced(j - i_);
       i_ = j;
       continue;
     }
@@ -698,7 +698,7 @@ void Lexer::lex_in_path() {
     t.kind = Tok::Error;
     t.text = {};
     t.error = "path has a trailing slash";
-    t.pos = eof() ? last_lexeme_ : cur_;
+    t.pos = eof() ? last_lexeme_.pos() : cur_.pos();
     t.end = t.pos;
     return;
   }
@@ -710,8 +710,8 @@ void Lexer::lex_in_path() {
   t.kind = Tok::PathEnd;
   t.text = {};
   if (eof()) last_lexeme_ = prev_lexeme_;
-  t.pos = last_lexeme_;
-  t.end = cur_;
+  t.pos = last_lexeme_.pos();
+  t.end = cur_.pos();
   return;
 }
 

@@ -42,6 +42,20 @@ struct Token {
   const char* error = nullptr;  // Tok::Error: the message ("path has a trailing slash", ...)
 };
 
+// A position as one 64-bit word (line in the low half, column in the high: the layout of Pos on
+// little-endian machines is not assumed, pos() converts), so that the lexer's positions are
+// always stored and loaded whole. With Pos members the compiler merges field-wise stores of
+// neighbouring members into stores that straddle them, and loading a Pos back then stalls store
+// forwarding on every token.
+struct LexPos {
+  uint64_t v;
+  static constexpr LexPos of(uint32_t line, uint32_t col) { return {uint64_t{line} | uint64_t{col} << 32}; }
+  constexpr uint32_t line() const { return static_cast<uint32_t>(v); }
+  constexpr uint32_t col() const { return static_cast<uint32_t>(v >> 32); }
+  constexpr LexPos advanced(size_t columns) const { return {v + (static_cast<uint64_t>(columns) << 32)}; }
+  constexpr Pos pos() const { return Pos{line(), col()}; }
+};
+
 class Lexer {
  public:
   // `stack` holds the start-condition stack (storage the caller keeps between files).
@@ -61,7 +75,7 @@ class Lexer {
   char at(size_t i) const { return i < src_.size() ? src_[i] : '\0'; }
   bool eof() const { return i_ >= src_.size(); }
   // Consumes n bytes as one lexeme; returns its start position.
-  Pos consume(size_t n);
+  LexPos consume(size_t n);
   void make(Tok kind, size_t len);  // the token (*t_) is the next len bytes
   void eof_token();
   void lex_default();
@@ -74,9 +88,9 @@ class Lexer {
 
   std::string_view src_;
   size_t i_ = 0;
-  Pos cur_{1, 1};
-  Pos last_lexeme_{1, 1};  // start of the last lexeme (nix's location of end of file)
-  Pos prev_lexeme_{1, 1};  // start of the one before
+  LexPos cur_ = LexPos::of(1, 1);
+  LexPos last_lexeme_ = LexPos::of(1, 1);  // start of the last lexeme (nix's location of end of file)
+  LexPos prev_lexeme_ = LexPos::of(1, 1);  // start of the one before
   std::vector<uint8_t>& stack_;
   Token* t_ = nullptr;  // the token being lexed
 };

@@ -189,6 +189,11 @@ class Parser {
   // Lookahead: up to 3 tokens in a ring of 4, lexed in place. A token taken stays readable
   // until 3 more are lexed.
   const Token& peek(size_t k = 0) {
+    if (nbuf_ > k) [[likely]]
+      return buf_[(head_ + k) & 3];
+    return lex_to(k);
+  }
+  [[gnu::noinline]] const Token& lex_to(size_t k) {
     while (nbuf_ <= k) {
       Token& t = buf_[(head_ + nbuf_) & 3];
       lex_.next(t);
@@ -635,12 +640,20 @@ class Parser {
 
   AttrPath parse_attrpath() {
     const size_t start = s_.names.size();
-    AttrName first = parse_attr(false);
-    s_.names.push_back(first);
-    while (peek().kind == Tok::Dot) {
+    for (;;) {
+      const Token& t = peek();
+      if (t.kind == Tok::Id) {
+        // The common case, written in place (see parse_binds).
+        AttrName& a = s_.names.emplace_back();
+        a.pos = t.pos;
+        a.name = t.text;
+        take();
+      } else {
+        AttrName a = parse_attr(false);
+        s_.names.push_back(a);
+      }
+      if (peek().kind != Tok::Dot) break;
       take();
-      AttrName next = parse_attr(false);
-      s_.names.push_back(next);
     }
     return pop_list(s_.names, start);
   }
@@ -775,15 +788,19 @@ class Parser {
       }
       if (t.kind == Tok::Id || t.kind == Tok::OrKw || t.kind == Tok::Quote ||
           t.kind == Tok::DollarCurly) {
-        Binding b;
-        b.kind = Binding::Kind::Attr;
-        b.pos = t.pos;
-        b.path = parse_attrpath();
+        const Pos pos = t.pos;
+        const AttrPath path = parse_attrpath();
         expect(Tok::Assign, "'.' or '='");
-        b.value = parse_expr();
+        const Node* value = parse_expr();
         expect(Tok::Semi, "';'");
+        // Written in place once the nested parsing is done (a Binding built on the stack and
+        // copied in is read back wider than it was written: a store-forwarding stall).
+        Binding& b = s_.bindings.emplace_back();
+        b.kind = Binding::Kind::Attr;
+        b.pos = pos;
+        b.path = path;
+        b.value = value;
         add_attr(defs, b);
-        s_.bindings.push_back(b);
         continue;
       }
       unexpected(t);
@@ -900,10 +917,9 @@ class Parser {
         const Token& s = take();
         ++tokens;
         // Two STR tokens in a row are an error (above): a literal always starts a new part.
-        StringPart p;
+        StringPart& p = s_.parts.emplace_back();
         p.pos = s.pos;
         p.literal = decode_string(s.text);
-        s_.parts.push_back(p);
       } else if (t.kind == Tok::DollarCurly) {
         last_str = false;
         take();
