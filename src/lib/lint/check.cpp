@@ -318,8 +318,11 @@ CheckReport run_check(const CheckRequest& req) {
     std::vector<Finding> findings;
   };
   std::vector<HostResult> results(files.size());
-  auto lint_host = [&](size_t i) {
-    ModuleSet set = read_module_set(fs::path(files[i].name), caching_reader, &cache);
+  auto is_imported = [&](const std::string& name) { return !imported.empty() && imported.count(name) != 0; };
+  // `root_ast`: the file's tree when the caller has it (as if from the cache).
+  auto lint_host = [&](size_t i, std::shared_ptr<const nix::Ast> root_ast) {
+    ModuleSet set = root_ast ? detail::read_module_set(fs::path(files[i].name), std::move(root_ast), caching_reader, &cache)
+                             : read_module_set(fs::path(files[i].name), caching_reader, &cache);
     HostContext ctx;
     ctx.release = release;
     if (const HostPlan* p = match_host(set, plan_index)) {
@@ -348,7 +351,7 @@ CheckReport run_check(const CheckRequest& req) {
     auto parsed = nix::parse(*text, name, opts);
     if (!parsed.ok()) {
       cache.errors[name] = {{name, parsed.error.line, parsed.error.col}, parsed.error.message, true};
-      if (!imported.count(name)) lint_host(i);
+      if (!is_imported(name)) lint_host(i, nullptr);
       continue;
     }
     std::shared_ptr<const nix::Ast> ast(std::move(parsed.ast));
@@ -357,15 +360,15 @@ CheckReport run_check(const CheckRequest& req) {
       imported.insert(imp.string());
       imported.insert((imp / "default.nix").lexically_normal().string());
     }
-    cache.asts[name] = std::move(ast);
-    if (imports.empty() && !imported.count(name)) {
-      lint_host(i);
-      cache.asts.erase(name);
+    if (imports.empty() && !is_imported(name)) {
+      lint_host(i, std::move(ast));  // and the tree is freed
+    } else {
+      cache.asts[name] = std::move(ast);
     }
   }
   for (size_t i = 0; i < files.size(); ++i) {
-    if (imported.count(files[i].name)) continue;
-    if (!results[i].done) lint_host(i);
+    if (is_imported(files[i].name)) continue;
+    if (!results[i].done) lint_host(i, nullptr);
     ++report.hosts_checked;
     if (results[i].syntax) report.syntax_errors = true;
     all.insert(all.end(), std::make_move_iterator(results[i].findings.begin()), std::make_move_iterator(results[i].findings.end()));

@@ -9,15 +9,16 @@
 namespace tsfleet::lint::detail {
 
 bool plainly_normal(std::string_view s) {
-  if (s.empty() || s.back() == '/' || s.find("//") != std::string_view::npos) return false;
-  size_t start = 0;
-  for (;;) {
-    size_t end = s.find('/', start);
-    std::string_view element = s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (element == "." || element == "..") return false;
-    if (end == std::string_view::npos) return true;
-    start = end + 1;
+  if (s.empty() || s.back() == '/') return false;
+  auto dots = [](std::string_view e) { return e == "." || e == ".."; };
+  size_t start = 0;  // of the current element
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '/') continue;
+    if (i > 0 && i == start) return false;  // "//": an empty element (a leading '/' is the root)
+    if (dots(s.substr(start, i - start))) return false;
+    start = i + 1;
   }
+  return !dots(s.substr(start));
 }
 
 std::optional<std::string> read_regular_file(int dirfd, const char* name) {

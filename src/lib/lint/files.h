@@ -1,11 +1,13 @@
 #pragma once
 // File helpers shared by the module reader and run_check (internal to libtsfleet).
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tsfleet/lint/module_reader.h"
 #include "tsfleet/nix/ast.h"
 
 namespace tsfleet::lint::detail {
@@ -18,6 +20,11 @@ bool plainly_normal(std::string_view s);
 // read with one open, one fstat and one read when the file keeps its size; nullopt when it cannot
 // be opened or read or is not a regular file.
 std::optional<std::string> read_regular_file(int dirfd, const char* name);
+
+// lint::read_module_set() for a root (lexically normal) whose tree the caller has, as if it came
+// from `cache` (which serves its imports).
+ModuleSet read_module_set(const std::filesystem::path& root, std::shared_ptr<const nix::Ast> root_ast, const SourceReader& reader,
+                          ParseCache* cache);
 
 // lint::relative_imports() for a file named by a string (paths are made only for its imports).
 std::vector<std::filesystem::path> relative_imports(std::string_view file, const nix::Ast& ast);

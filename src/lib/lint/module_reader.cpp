@@ -112,6 +112,15 @@ class Reader {
     else read_normal_file(path.lexically_normal(), imported_from);
   }
 
+  // What read_file() does for a file found in the cache, with the tree given.
+  void read_parsed(const fs::path& normal, std::shared_ptr<const Ast> ast) {
+    if (!mark_seen(normal.native())) return;
+    const std::string& file = normal.native();
+    out_.files.push_back(file);
+    st_.asts.push_back(ast);
+    module(ast->root(), normal, keep(file));
+  }
+
  private:
   ModuleSet& out_;
   const SourceReader& reader_;
@@ -247,28 +256,34 @@ class Reader {
   // The value of `n` as far as the source says. Texts are views into the tree where they can be.
   Value to_value(const Node* n, std::string_view file) {
     Value v;
+    fill_value(v, n, file);
+    return v;
+  }
+  // The same into a default Value in place (a Value returned and copied into a definition is
+  // read back wider than it was written: a store-forwarding stall).
+  void fill_value(Value& v, const Node* n, std::string_view file) {
     v.loc = {file, n->pos.line, n->pos.col};
     if (auto var = n->as<VarNode>()) {
       if (var->name == "true" || var->name == "false") {
         v.kind = Value::Kind::boolean;
         v.boolean = var->name == "true";
-        return v;
+        return;
       }
       if (var->name == "null") {
         v.kind = Value::Kind::null;
-        return v;
+        return;
       }
     }
     if (auto i = n->as<IntNode>()) {
       v.kind = Value::Kind::integer;
       v.integer = i->value;
-      return v;
+      return;
     }
     if (auto u = n->as<UnaryOpNode>(); u && u->op == UnaryOperator::Negate) {
       if (auto i = u->operand->as<IntNode>()) {
         v.kind = Value::Kind::integer;
         v.integer = -i->value;
-        return v;
+        return;
       }
     }
     if (auto s = n->as<StringNode>()) {
@@ -289,35 +304,39 @@ class Reader {
         }
         v.text = keep(t);
       }
-      return v;
+      return;
     }
     if (auto p = n->as<PathNode>()) {
       v.kind = Value::Kind::path;
       if (p->path_kind != PathKind::Search && p->parts.size() == 1 && p->parts[0].is_literal()) {
         v.text = p->parts[0].literal;
-        return v;
+        return;
       }
       text_.clear();
       if (p->path_kind == PathKind::Search) text_ += '<';
       for (const auto& part : p->parts) text_ += part.is_literal() ? part.literal : std::string_view("${...}");
       if (p->path_kind == PathKind::Search) text_ += '>';
       v.text = keep(text_);
-      return v;
+      return;
     }
     if (auto l = n->as<ListNode>()) {
       v.kind = Value::Kind::list;
       const size_t start = items_.size();
       for (const Node* e : l->elements) {
-        Value item = to_value(strip_scopes(e), file);
-        items_.push_back(item);
+        const Node* x = strip_scopes(e);
+        if (x->as<ListNode>()) {
+          items_.push_back(to_value(x, file));  // pushes its own items first
+        } else {
+          fill_value(items_.emplace_back(), x, file);
+        }
       }
       v.items = st_.arena.copy(items_.data() + start, items_.size() - start);
       items_.resize(start);
-      return v;
+      return;
     }
     if (n->as<AttrSetNode>()) {
       v.kind = Value::Kind::attrs;
-      return v;
+      return;
     }
     v.kind = Value::Kind::unknown;
     v.text = keep(shortened(*n));
@@ -334,7 +353,7 @@ class Reader {
         }
       }
     }
-    return v;
+    return;
   }
 
   void module(const Node& root, const fs::path& path, std::string_view file) {
@@ -414,15 +433,21 @@ class Reader {
     }
   }
 
-  void define(const Value& value, const Modifiers& m, std::string_view file, Pos name_pos) {
-    if (path_.empty()) return;
+  // A definition of the option path_, none when it is empty; the caller fills in its value.
+  Value* define(const Modifiers& m, std::string_view file, Pos name_pos) {
+    if (path_.empty()) return nullptr;
     Definition& d = out_.definitions.emplace_back();
     d.path = st_.arena.copy(path_.data(), path_.size());
     d.option = keep(option_);
-    d.value = value;
     d.priority = m.priority;
     d.conditional = m.conditional;
     d.loc = {file, name_pos.line, name_pos.col};
+    return &d.value;
+  }
+  // A definition whose value is what `n` says (fill_value() adds no definitions, so the pointer
+  // stays valid while it runs).
+  void define_node(const Node* n, const Modifiers& m, std::string_view file, Pos name_pos) {
+    if (Value* v = define(m, file, name_pos)) fill_value(*v, n, file);
   }
 
   // path_ is the option path so far (restored on return); `name_pos` where its last name is.
@@ -457,12 +482,12 @@ class Reader {
       if (f == "mkVMOverride" && a.size() == 1) return with_priority(10, a[0]);
       if (f == "mkOverride" && a.size() == 2) {
         if (auto i = strip_scopes(a[0])->as<IntNode>()) return with_priority(static_cast<int>(i->value), a[1]);
-        define(to_value(n, file), m, file, name_pos);
+        define_node(n, m, file, name_pos);
         return;
       }
       if ((f == "mkBefore" || f == "mkAfter") && a.size() == 1) return walk(a[0], m, file, name_pos);
       if (f == "mkOrder" && a.size() == 2) return walk(a[1], m, file, name_pos);
-      define(to_value(n, file), m, file, name_pos);
+      define_node(n, m, file, name_pos);
       return;
     }
     if (auto ifn = n->as<IfNode>()) {
@@ -476,22 +501,22 @@ class Reader {
       return;
     }
     if (auto set = n->as<AttrSetNode>(); set && !set->let_block) {
-      Value attrs;
-      attrs.kind = Value::Kind::attrs;
-      attrs.loc = {file, n->pos.line, n->pos.col};
-      define(attrs, m, file, name_pos);
+      if (Value* attrs = define(m, file, name_pos)) {
+        attrs->kind = Value::Kind::attrs;
+        attrs->loc = {file, n->pos.line, n->pos.col};
+      }
       for (const auto& b : set->bindings) {
         if (b.path.empty()) continue;
         if (b.kind == Binding::Kind::Inherit) {
           for (const auto& name : b.path) {
             if (!name.is_static()) continue;
             push_name(name.name);
-            Value v;
-            text_.assign("inherited ");
-            text_ += name.name;
-            v.text = keep(text_);
-            v.loc = {file, name.pos.line, name.pos.col};
-            define(v, m, file, name.pos);
+            if (Value* v = define(m, file, name.pos)) {
+              text_.assign("inherited ");
+              text_ += name.name;
+              v->text = keep(text_);
+              v->loc = {file, name.pos.line, name.pos.col};
+            }
             pop_names(path_.size() - 1);
           }
           continue;
@@ -507,7 +532,7 @@ class Reader {
       }
       return;
     }
-    define(to_value(n, file), m, file, name_pos);
+    define_node(n, m, file, name_pos);
   }
 };
 
@@ -608,9 +633,10 @@ bool ModuleSet::defines_under(std::string_view prefix) const {
 namespace {
 
 // The definitions of one option: `first` and, through `next` (+1, 0: none), the others in order.
-ModuleSet::Effective compute_effective(const std::vector<Definition>& definitions, uint32_t first, const uint32_t* next, nix::Arena& arena) {
+// Fills `e` (a default Effective, in place: see fill_value()).
+void compute_effective(ModuleSet::Effective& e, const std::vector<Definition>& definitions, uint32_t first, const uint32_t* next,
+                       nix::Arena& arena) {
   using Effective = ModuleSet::Effective;
-  Effective e;
   // The definitions that set a value (not those that only open an attribute set), in source order.
   bool any = false;
   int best = 0;
@@ -625,7 +651,7 @@ ModuleSet::Effective compute_effective(const std::vector<Definition>& definition
     if (d.priority == best) ++count;
     any = true;
   }
-  if (!any) return e;
+  if (!any) return;
   auto* winners = static_cast<const Definition**>(arena.allocate(sizeof(const Definition*) * count, alignof(const Definition*)));
   size_t k = 0;
   for (uint32_t i = first + 1; i != 0; i = next[i - 1]) {
@@ -653,25 +679,25 @@ ModuleSet::Effective compute_effective(const std::vector<Definition>& definition
       }
     }
     e.state = Effective::State::known;
-    return e;
+    return;
   }
   for (const auto* d : e.winners) {
     if (d->value.kind == Value::Kind::unknown || d->value.interpolated || d->value.kind == Value::Kind::list) {
       e.state = Effective::State::unknown;
       e.value = d->value;
-      return e;
+      return;
     }
   }
   for (const auto* d : e.winners) {
     if (!same_value(d->value, e.definition->value)) {
       e.state = Effective::State::conflict;
       e.value = e.definition->value;
-      return e;
+      return;
     }
   }
   e.state = Effective::State::known;
   e.value = e.definition->value;
-  return e;
+  return;
 }
 
 }  // namespace
@@ -701,7 +727,9 @@ const ModuleSet::Effective& ModuleSet::effective_of_group(uint32_t g) const {
   const Effective*& slot = effective_.by_group[g];
   if (!slot) {
     void* p = storage->arena.allocate(sizeof(Effective), alignof(Effective));
-    slot = new (p) Effective(compute_effective(definitions, groups()[2 * g], next(), storage->arena));
+    auto* e = new (p) Effective();
+    compute_effective(*e, definitions, groups()[2 * g], next(), storage->arena);
+    slot = e;
   }
   return *slot;
 }
@@ -713,6 +741,15 @@ ModuleSet read_module_set(const fs::path& root, const SourceReader& reader, Pars
   Reader r(out, reader, cache);
   const std::string root_name = root.string();
   r.read_file(root, {root_name, 0, 0});
+  return out;
+}
+
+ModuleSet detail::read_module_set(const fs::path& root, std::shared_ptr<const Ast> root_ast, const SourceReader& reader, ParseCache* cache) {
+  ModuleSet out;
+  out.definitions.reserve(32);
+  out.root = root;
+  Reader r(out, reader, cache);
+  r.read_parsed(root, std::move(root_ast));
   return out;
 }
 
