@@ -1,5 +1,6 @@
 #include "lexer.h"
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -7,24 +8,47 @@
 namespace tsfleet::nix::detail {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-bool is_path_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '+'; }
-bool is_id_start(char c) { return is_alpha(c) || c == '_'; }
-bool is_id_char(char c) { return is_alnum(c) || c == '_' || c == '\'' || c == '-'; }
-bool is_scheme_char(char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; }
-bool is_uri_char(char c) {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '%': case '/': case '?': case ':': case '@': case '&': case '=': case '+': case '$':
-    case ',': case '-': case '_': case '.': case '!': case '~': case '*': case '\'':
-      return true;
-    default:
-      return false;
+// Character classes of nix's flex rules, as a table (one load per character in the scanning
+// loops instead of a chain of comparisons).
+enum CharClass : uint8_t {
+  kAlpha = 1,
+  kDigit = 2,
+  kPathChar = 4,    // [a-zA-Z0-9\.\_\-\+]
+  kIdChar = 8,      // [a-zA-Z0-9\_\'\-]
+  kSchemeChar = 16, // [a-zA-Z0-9\+\-\.]
+  kUriChar = 32,    // [a-zA-Z0-9\%\/\?\:\@\&\=\+\$\,\-\_\.\!\~\*\']
+  kSpace = 64,      // [ \t\r\n]
+};
+constexpr std::array<uint8_t, 256> kClasses = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    bool digit = c >= '0' && c <= '9';
+    bool alnum = alpha || digit;
+    uint8_t v = 0;
+    if (alpha) v |= kAlpha;
+    if (digit) v |= kDigit;
+    if (alnum || c == '.' || c == '_' || c == '-' || c == '+') v |= kPathChar;
+    if (alnum || c == '_' || c == '\'' || c == '-') v |= kIdChar;
+    if (alnum || c == '+' || c == '-' || c == '.') v |= kSchemeChar;
+    if (alnum) v |= kUriChar;
+    for (char u : std::string_view("%/?:@&=+$,-_.!~*'"))
+      if (c == static_cast<unsigned char>(u)) v |= kUriChar;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') v |= kSpace;
+    t[static_cast<size_t>(c)] = v;
   }
-}
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+  return t;
+}();
+bool has(char c, uint8_t cls) { return (kClasses[static_cast<unsigned char>(c)] & cls) != 0; }
+
+bool is_alpha(char c) { return has(c, kAlpha); }
+bool is_digit(char c) { return has(c, kDigit); }
+bool is_path_char(char c) { return has(c, kPathChar); }
+bool is_id_start(char c) { return has(c, kAlpha) || c == '_'; }
+bool is_id_char(char c) { return has(c, kIdChar); }
+bool is_scheme_char(char c) { return has(c, kSchemeChar); }
+bool is_uri_char(char c) { return has(c, kUriChar); }
+bool is_space(char c) { return has(c, kSpace); }
 
 Tok keyword(std::string_view s) {
   switch (s.size()) {
