@@ -40,6 +40,8 @@ struct TestOptions {
   std::vector<std::string> route_targets;
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale = "tailscale";
+  std::string netcheck = "auto";
+  std::string stun_timeout = "3s";
   std::optional<std::string> socket;
   std::optional<std::string> throughput;
   int throughput_port = probe::kDefaultProbePort;
@@ -126,6 +128,8 @@ int run_test(const TestOptions& o) {
   so.egress_url = o.egress_url;
   so.egress_expect = o.egress_expect;
   so.tailscale_cli = o.tailscale;
+  so.netcheck = probe::parse_netcheck_method(o.netcheck);
+  so.stun_timeout = parse_duration("--stun-timeout", o.stun_timeout);
   so.socket = o.socket;
   so.throughput_peer = o.throughput;
   if (o.throughput_port < 1 || o.throughput_port > 65535)
@@ -197,6 +201,11 @@ void setup_test(CLI::App& sub, const GlobalOptions&, Runner& run) {
                  "The exit node's public address the egress URL should report");
   sub.add_option("--tailscale", o->tailscale,
                  "The tailscale CLI, for netcheck (default: tailscale on PATH)");
+  sub.add_option("--netcheck", o->netcheck,
+                 "How netcheck is made: auto (the tailscale CLI when found, else stun), cli, or "
+                 "stun (built in: STUN to the daemon's DERP map)");
+  sub.add_option("--stun-timeout", o->stun_timeout,
+                 "How long the built-in netcheck waits for STUN answers (default 3s)");
   sub.add_option("--socket", o->socket,
                  "tailscaled's LocalAPI socket (default /var/run/tailscale/tailscaled.sock)");
   sub.add_option(

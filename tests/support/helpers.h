@@ -47,6 +47,26 @@ inline ProcessOptions in_dir(const std::filesystem::path& dir) {
 // Runs argv[0] (looked up in PATH) with argv; waits for it; captures stdout and stderr.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// A child running in the background (argv[0] looked up in PATH), stdin /dev/null, stdout and
+// stderr appended to `log`. SIGTERM when the object goes away, SIGKILL after 2 s; always waited
+// for. Throws std::runtime_error when it cannot be started.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, std::filesystem::path log);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  int pid() const { return pid_; }
+  // Whether it has not exited yet.
+  bool running();
+  std::string log() const;
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  std::filesystem::path log_;
+};
+
 // Runs the tsfleet binary under test with the given arguments.
 ProcessResult run_tsfleet(const std::vector<std::string>& args, const ProcessOptions& options = {});
 

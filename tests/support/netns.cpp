@@ -91,6 +91,13 @@ ProcessResult Netns::exec(const std::vector<std::string>& argv,
   return run_process(full, options);
 }
 
+std::unique_ptr<BackgroundProcess> Netns::spawn(const std::vector<std::string>& argv,
+                                                const std::filesystem::path& log) const {
+  std::vector<std::string> full = {"ip", "netns", "exec", name_};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return std::make_unique<BackgroundProcess>(full, log);
+}
+
 void Netns::sysctl(const std::string& key, const std::string& value) const {
   auto r = exec({"sysctl", "-q", "-w", key + "=" + value});
   if (r.exit_code != 0)

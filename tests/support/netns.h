@@ -3,7 +3,9 @@
 // ("tsft-<pid>-<n>-<tag>") removed when the object goes away (so a failing REQUIRE cleans up
 // too); namespaces left behind by a killed test run (their pid is gone) are swept at the next
 // start. Needs root and iproute2's `ip`; netns_unavailable() says why not, for a SKIP message.
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,9 @@ class Netns {
   // `ip netns exec NAME <argv...>`, not throwing.
   ProcessResult exec(const std::vector<std::string>& argv,
                      const ProcessOptions& options = {}) const;
+  // `ip netns exec NAME <argv...>` in the background (see BackgroundProcess).
+  std::unique_ptr<BackgroundProcess> spawn(const std::vector<std::string>& argv,
+                                           const std::filesystem::path& log) const;
   // `sysctl -w key=value` inside the namespace (throws on failure).
   void sysctl(const std::string& key, const std::string& value) const;
   // Runs `fn` on a thread that has joined this namespace: sockets it creates live here.

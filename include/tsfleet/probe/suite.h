@@ -37,6 +37,12 @@ inline constexpr int some_relayed =
 inline constexpr int some_unreachable = 11;  // at least one peer did not answer at all
 }  // namespace test_exit
 
+// How the netcheck probe is made (netcheck.h): `automatic` runs the tailscale CLI when it is on
+// PATH and sends STUN itself otherwise.
+enum class NetcheckMethod { automatic, cli, stun };
+// "auto" | "cli" | "stun"; throws Error(usage) otherwise.
+NetcheckMethod parse_netcheck_method(std::string_view text);
+
 struct SuiteOptions {
   std::set<ProbeKind> kinds;  // empty: ping icmp mtu dns route exit-node (+ netcheck when relayed)
   std::vector<std::string> peers;  // fleet host names; empty: every other fleet host
@@ -53,6 +59,8 @@ struct SuiteOptions {
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale_cli = "tailscale";
   std::optional<std::string> socket;           // passed to the tailscale CLI for netcheck
+  NetcheckMethod netcheck = NetcheckMethod::automatic;
+  std::chrono::milliseconds stun_timeout{3000};  // the STUN exchange (capped by probe_timeout)
   std::optional<std::string> throughput_peer;  // host name or address
   std::uint16_t throughput_port = kDefaultProbePort;
   ThroughputLimits throughput;

@@ -80,6 +80,15 @@ ProbeKind parse_probe_kind(std::string_view text) {
                           near ? fmt::format("; did you mean {}?", *near) : "", list));
 }
 
+NetcheckMethod parse_netcheck_method(std::string_view text) {
+  if (text == "auto") return NetcheckMethod::automatic;
+  if (text == "cli") return NetcheckMethod::cli;
+  if (text == "stun") return NetcheckMethod::stun;
+  throw Error(ErrorCategory::usage,
+              fmt::format("--netcheck {}: want auto, cli (the tailscale CLI) or stun (built in)",
+                          text));
+}
+
 int exit_code_for(const std::vector<Result>& results, const std::vector<PeerPath>& paths) {
   for (const auto& p : paths)
     if (p.path == PathKind::unreachable) return test_exit::some_unreachable;
@@ -253,16 +262,27 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
   report.results.insert(report.results.end(), probed.begin(), probed.end());
   for (const auto& p : paths) report.paths.push_back(*p);
 
-  // netcheck: asked for, or (by default) to explain relayed peers when the tailscale CLI is here.
+  // netcheck: asked for, or (by default) to explain relayed peers. By the tailscale CLI when it
+  // is here (it checks port mapping too), else by our own STUN to the daemon's DERP map.
   std::vector<std::string> relayed_peers;
   for (const auto& p : report.paths)
     if (relayed(p.path)) relayed_peers.push_back(p.peer);
-  bool want_netcheck =
-      kinds.count(ProbeKind::netcheck) ||
-      (default_kinds && !relayed_peers.empty() && sys::program_on_path(o.tailscale_cli));
+  bool want_netcheck = kinds.count(ProbeKind::netcheck) || (default_kinds && !relayed_peers.empty());
   if (want_netcheck) {
+    const bool by_cli = o.netcheck == NetcheckMethod::cli ||
+                        (o.netcheck == NetcheckMethod::automatic &&
+                         sys::program_on_path(o.tailscale_cli));
     try {
-      auto rep = run_netcheck(*env.runner, o.tailscale_cli, o.socket, o.probe_timeout);
+      NetcheckReport rep;
+      if (by_cli) {
+        rep = run_netcheck(*env.runner, o.tailscale_cli, o.socket, o.probe_timeout);
+      } else {
+        auto api = env.api();
+        auto targets = stun_targets(api->derp_map());
+        StunOptions so;
+        so.timeout = std::min(o.stun_timeout, o.probe_timeout);
+        rep = stun_netcheck(targets, so);
+      }
       Result r = netcheck_result(rep, relayed_peers);
       r.subject.host = self.name;
       report.results.push_back(r);
@@ -272,10 +292,16 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
       r.subject.host = self.name;
       r.outcome = kinds.count(ProbeKind::netcheck) ? Outcome::fail : Outcome::skip;
       r.summary = e.what();
-      r.detail = "layer: the tailscale CLI";
-      r.fix =
-          "install the tailscale CLI (services.tailscale.enable puts it on PATH) or pass "
-          "--tailscale PATH";
+      if (by_cli) {
+        r.detail = "layer: the tailscale CLI";
+        r.fix =
+            "install the tailscale CLI (services.tailscale.enable puts it on PATH), pass "
+            "--tailscale PATH, or use --netcheck stun";
+      } else {
+        r.detail = "layer: the daemon's DERP map (GET /localapi/v0/derpmap) or a UDP socket";
+        r.fix = "check that tailscaled is running and logged in (tsfleet status), or use "
+                "--netcheck cli";
+      }
       report.results.push_back(r);
     }
   }
