@@ -104,6 +104,10 @@ struct Lab {
     for (const char* port : {"p-laptop", "p-gw", "p-desk"})
       sw.ip({"link", "set", port, "master", "br0"});
     for (const Netns* n : {&laptop, &gw, &desk}) n->ip({"link", "set", "ts0", "mtu", "1280"});
+    // Tailnet IPv6 (fd7a:115c:a1e0::/48), usable at once (no duplicate address detection).
+    laptop.ip({"-6", "addr", "add", "fd7a:115c:a1e0::2/48", "dev", "ts0", "nodad"});
+    gw.ip({"-6", "addr", "add", "fd7a:115c:a1e0::1/48", "dev", "ts0", "nodad"});
+    desk.ip({"-6", "addr", "add", "fd7a:115c:a1e0::3/48", "dev", "ts0", "nodad"});
     // gw routes the LAN.
     link_veth(gw, "lan0", "192.168.10.254/24", lan, "eth0", "192.168.10.1/24");
     lan.ip({"route", "add", "default", "via", "192.168.10.254"});
@@ -165,6 +169,7 @@ TEST_CASE("tsfleet test on a healthy lab: every expectation of the fleet passes,
   for (const char* peer : {"gw", "desk"}) {
     CHECK(outcome(j, "ping", peer) == "PASS");
     CHECK(outcome(j, "icmp", peer) == "PASS");
+    CHECK(outcome(j, "icmp6", peer) == "PASS");
     CHECK(outcome(j, "mtu", peer) == "PASS");
     CHECK(outcome(j, "magicdns", peer) == "PASS");
   }
@@ -189,7 +194,30 @@ TEST_CASE("tsfleet test uses an ICMP datagram socket where ping_group_range allo
   json j = results(lab.test({"--probe", "icmp", "--peer", "desk"}));
   CHECK(outcome(j, "icmp", "desk") == "PASS");
   CHECK_THAT(result_of(j, "icmp", "desk")["detail"].get<std::string>(),
-             Catch::Contains("datagram socket"));
+             Catch::Contains("ICMP datagram socket"));
+  CHECK(outcome(j, "icmp6", "desk") == "PASS");
+  CHECK_THAT(result_of(j, "icmp6", "desk")["detail"].get<std::string>(),
+             Catch::Contains("ICMPv6 datagram socket"));
+}
+
+TEST_CASE("tsfleet test: a peer whose firewall drops ICMPv6 echo fails icmp6, IPv4 still passes") {
+  if (!lab_available() || !have_programs({"nft"})) return;
+  Lab lab;
+  nft(lab.desk, "add table ip6 filter");
+  nft(lab.desk, "add chain ip6 filter input { type filter hook input priority 0; }");
+  nft(lab.desk, "add rule ip6 filter input icmpv6 type echo-request drop");
+  auto r = lab.test({"--probe", "icmp"});
+  json j = results(r);
+  INFO(j.dump(2));
+  CHECK(outcome(j, "icmp", "desk") == "PASS");
+  CHECK(outcome(j, "icmp6", "gw") == "PASS");
+  json d = result_of(j, "icmp6", "desk");
+  CHECK(d["outcome"] == "FAIL");
+  CHECK_THAT(d["summary"].get<std::string>(),
+             Catch::Contains("no echo reply from fd7a:115c:a1e0::3"));
+  CHECK_THAT(d["detail"].get<std::string>(),
+             Catch::Contains("layer: IPv6 over the tailnet") && Catch::Contains("raw ICMPv6"));
+  CHECK(r.exit_code == 1);
 }
 
 TEST_CASE("tsfleet test: a link that is down fails ICMP and MTU at the IP layer") {
@@ -348,7 +376,8 @@ TEST_CASE("tsfleet test --throughput measures TCP to a probe server on the other
 //   home (10.1.0.2) -- nat (10.1.0.1 | 203.0.113.1, nftables masquerade) -- inet (coturn on
 //   203.0.113.10 and 203.0.113.11, the STUN servers of two DERP regions in the daemon's map)
 // Plain masquerade keeps the source port for every destination (an easy NAT); `masquerade
-// random` picks a port per destination, which is what a hard NAT does.
+// random` picks a port per destination, which is what a hard NAT does. IPv6 is routed without
+// NAT (home 2001:db8:1::2, the servers 2001:db8:113::10 and ::11), as it usually is.
 struct NatLab {
   Netns home{"home"}, nat{"nat"}, inet{"inet"};
   TempDir dir;
@@ -361,25 +390,36 @@ struct NatLab {
     inet.ip({"addr", "add", "203.0.113.11/24", "dev", "eth0"});
     home.ip({"route", "add", "default", "via", "10.1.0.1"});
     nat.sysctl("net.ipv4.ip_forward", "1");
+    home.ip({"-6", "addr", "add", "2001:db8:1::2/64", "dev", "eth0", "nodad"});
+    nat.ip({"-6", "addr", "add", "2001:db8:1::1/64", "dev", "lan0", "nodad"});
+    nat.ip({"-6", "addr", "add", "2001:db8:113::1/64", "dev", "wan0", "nodad"});
+    inet.ip({"-6", "addr", "add", "2001:db8:113::10/64", "dev", "eth0", "nodad"});
+    inet.ip({"-6", "addr", "add", "2001:db8:113::11/64", "dev", "eth0", "nodad"});
+    home.ip({"-6", "route", "add", "default", "via", "2001:db8:1::1"});
+    inet.ip({"-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:113::1"});
+    nat.sysctl("net.ipv6.conf.all.forwarding", "1");
     nft(nat, "add table ip nat");
     nft(nat, "add chain ip nat post { type nat hook postrouting priority 100; }");
     nft(nat, "add rule ip nat post oifname wan0 " + masquerade);
     stun_server = inet.spawn({"turnserver", "-n", "--stun-only", "--no-cli", "--no-tls",
                               "--no-dtls", "--listening-ip", "203.0.113.10", "--listening-ip",
-                              "203.0.113.11", "--listening-port", "3478", "--pidfile",
+                              "203.0.113.11", "--listening-ip", "2001:db8:113::10",
+                              "--listening-ip", "2001:db8:113::11", "--listening-port", "3478",
+                              "--pidfile",
                               (dir / "turnserver.pid").string(), "--log-file", "stdout",
                               "--simple-log"},
                              dir / "turnserver.log");
     wait_listening();
     json derp = {{"Regions",
-                  {{"900", region(900, "lab1", "203.0.113.10")},
-                   {"901", region(901, "lab2", "203.0.113.11")}}}};
+                  {{"900", region(900, "lab1", "203.0.113.10", "2001:db8:113::10")},
+                   {"901", region(901, "lab2", "203.0.113.11", "2001:db8:113::11")}}}};
     json changes = {{"derpmap", derp}};
     changes.merge_patch(scenario_changes);
     daemon = start_lab_daemon(dir, changes);
   }
 
-  static json region(int id, const std::string& code, const std::string& ip) {
+  static json region(int id, const std::string& code, const std::string& ip,
+                     const std::string& ip6) {
     return {{"RegionID", id},
             {"RegionCode", code},
             {"RegionName", "Lab " + code},
@@ -388,19 +428,21 @@ struct NatLab {
                {"RegionID", id},
                {"HostName", code + ".invalid"},
                {"IPv4", ip},
-               {"IPv6", "none"}}}}};
+               {"IPv6", ip6}}}}};
   }
 
-  // coturn is ready when both addresses listen on UDP 3478.
+  // coturn is ready when its four addresses listen on UDP 3478.
   void wait_listening() const {
     for (int i = 0; i < 200; ++i) {
       auto r = inet.exec({"ss", "-Huln"});
-      if (r.out.find("203.0.113.10:3478") != std::string::npos &&
-          r.out.find("203.0.113.11:3478") != std::string::npos)
-        return;
+      bool all = true;
+      for (const char* a : {"203.0.113.10:3478", "203.0.113.11:3478", "[2001:db8:113::10]:3478",
+                            "[2001:db8:113::11]:3478"})
+        all = all && r.out.find(a) != std::string::npos;
+      if (all) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    FAIL("turnserver did not listen on 203.0.113.10/.11:3478; its log:\n" << stun_server->log());
+    FAIL("turnserver did not listen on all its addresses; its log:\n" << stun_server->log());
   }
 
   ProcessResult test(std::vector<std::string> extra) const {
@@ -426,6 +468,10 @@ TEST_CASE("tsfleet test netcheck by STUN: behind an easy NAT it finds the public
                                      "203.0.113.1:"));
   CHECK_THAT(detail, Catch::Contains("STUN 203.0.113.11:3478 (region 901 lab2): sees us at "
                                      "203.0.113.1:"));
+  // IPv6 is not translated: the servers see home's own address.
+  CHECK_THAT(detail, Catch::Contains("public IPv6 [2001:db8:1::2]:"));
+  CHECK_THAT(detail, Catch::Contains("STUN [2001:db8:113::11]:3478 (region 901 lab2): sees us at "
+                                     "[2001:db8:1::2]:"));
   CHECK(r.exit_code == 0);
 }
 

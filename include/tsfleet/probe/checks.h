@@ -1,8 +1,8 @@
 #pragma once
 // The network probes that are not tailscale ping: each one function returning one Result whose
 // summary names what was seen and whose detail starts with the layer that failed
-// ("layer: ..."), and whose fix says what to check. Check ids: "icmp", "mtu", "magicdns",
-// "subnet-route", "exit-node", "egress".
+// ("layer: ..."), and whose fix says what to check. Check ids: "icmp", "icmp6", "mtu",
+// "magicdns", "subnet-route", "exit-node", "egress".
 #include <chrono>
 #include <optional>
 #include <string>
@@ -15,7 +15,8 @@
 
 namespace tsfleet::probe {
 
-// Echo requests to a peer's tailnet address: PASS on the first reply (of `attempts`).
+// Echo requests to a peer's tailnet address, IPv4 (check "icmp") or IPv6 (ICMPv6, check "icmp6"):
+// PASS on the first reply (of `attempts`).
 Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
                   std::chrono::milliseconds timeout);
 

@@ -19,11 +19,12 @@ Result make(const char* check, const std::string& peer) {
 
 Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
                   std::chrono::milliseconds timeout) {
-  Result r = make("icmp", peer);
-  IcmpPinger pinger;
+  const bool v6 = ip.find(':') != std::string::npos;
+  Result r = make(v6 ? "icmp6" : "icmp", peer);
+  IcmpPinger pinger(v6);
   EchoOutcome last;
   for (int i = 0; i < std::max(attempts, 1); ++i) {
-    last = pinger.echo(ip, 84, false, timeout);
+    last = pinger.echo(ip, v6 ? 104 : 84, false, timeout);  // ping's default 56-byte payload
     if (last.status == EchoOutcome::Status::reply) {
       r.outcome = Outcome::pass;
       r.summary = fmt::format("{} answers ICMP echo in {:.2f} ms", ip, last.rtt_ms);
@@ -34,7 +35,7 @@ Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
   r.outcome = Outcome::fail;
   r.summary = fmt::format("{}: {}", ip, last.message);
   r.detail = fmt::format(
-      "layer: IP over the tailnet ({})\nvia a {}",
+      "layer: {} over the tailnet ({})\nvia a {}", v6 ? "IPv6" : "IP",
       last.status == EchoOutcome::Status::unreachable ? "no route or rejected" : "echo lost",
       pinger.why());
   r.fix =

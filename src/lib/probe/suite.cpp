@@ -49,6 +49,13 @@ std::string ipv4_of(const localapi::PeerStatus& p) {
   return p.tailscale_ips.empty() ? std::string() : p.tailscale_ips.front();
 }
 
+// The peer's IPv6 tailnet address (fd7a:115c:a1e0::/48), "" when it has none.
+std::string ipv6_of(const localapi::PeerStatus& p) {
+  for (const auto& ip : p.tailscale_ips)
+    if (ip.find(':') != std::string::npos) return ip;
+  return {};
+}
+
 std::optional<int> read_sys_mtu(const std::string& iface) {
   std::ifstream f("/sys/class/net/" + iface + "/mtu");
   int v = 0;
@@ -207,10 +214,15 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
                          return ping_result(name, ip, out, expect_direct);
                        }});
     }
-    if (kinds.count(ProbeKind::icmp))
+    if (kinds.count(ProbeKind::icmp)) {
       tasks.push_back({"icmp " + p.name, [ip, name = p.name, t = o.echo_timeout] {
                          return icmp_check(name, ip, 3, t);
                        }});
+      if (std::string ip6 = ipv6_of(*peer); !ip6.empty())
+        tasks.push_back({"icmp6 " + p.name, [ip6, name = p.name, t = o.echo_timeout] {
+                           return icmp_check(name, ip6, 3, t);
+                         }});
+    }
     if (kinds.count(ProbeKind::mtu))
       tasks.push_back({"mtu " + p.name, [ip, name = p.name, mtu, iface, t = o.echo_timeout] {
                          return mtu_check(name, ip, mtu, iface, t);
