@@ -126,7 +126,9 @@ struct Lab {
     dns = std::make_unique<DnsResponder>(
         std::map<std::string, std::string>{{"gw.tail1234.ts.net", "100.64.0.1"},
                                            {"desk.tail1234.ts.net", "100.64.0.3"}},
-        &laptop, "100.100.100.100", 53);
+        &laptop, "100.100.100.100", 53,
+        std::map<std::string, std::string>{{"gw.tail1234.ts.net", "fd7a:115c:a1e0::1"},
+                                           {"desk.tail1234.ts.net", "fd7a:115c:a1e0::3"}});
     daemon = start_lab_daemon(dir, scenario_changes);
   }
 
@@ -184,7 +186,9 @@ TEST_CASE("tsfleet test on a healthy lab: every expectation of the fleet passes,
              Catch::Contains("raw ICMP socket"));
   REQUIRE(j["peers"].size() == 2);
   CHECK(j["peers"][0]["path"] == "direct");
-  CHECK(lab.dns->queries() >= 2);
+  CHECK(lab.dns->queries() >= 4);  // A and AAAA for each peer
+  CHECK_THAT(result_of(j, "magicdns", "gw")["summary"].get<std::string>(),
+             Catch::Contains("resolves to 100.64.0.1 and fd7a:115c:a1e0::1"));
 }
 
 TEST_CASE("tsfleet test uses an ICMP datagram socket where ping_group_range allows it") {
@@ -266,6 +270,21 @@ TEST_CASE("tsfleet test: DNS answering wrong, or not at all, fails MagicDNS") {
   CHECK(d["outcome"] == "FAIL");
   CHECK_THAT(d["summary"].get<std::string>(),
              Catch::Contains("100.64.0.99") && Catch::Contains("100.64.0.3"));
+
+  // The IPv4 answer right and the IPv6 one wrong, then missing: the AAAA record is named.
+  lab.dns->set("desk.tail1234.ts.net", "100.64.0.3");
+  lab.dns->set_aaaa("desk.tail1234.ts.net", "fd7a:115c:a1e0::99");
+  json six = results(lab.test({"--probe", "dns", "--peer", "desk"}));
+  json d6 = result_of(six, "magicdns", "desk");
+  CHECK(d6["outcome"] == "FAIL");
+  CHECK_THAT(d6["summary"].get<std::string>(),
+             Catch::Contains("(AAAA) to fd7a:115c:a1e0::99") &&
+                 Catch::Contains("not to its tailnet address fd7a:115c:a1e0::3"));
+  lab.dns->set_aaaa("desk.tail1234.ts.net", "");
+  json none6 = results(lab.test({"--probe", "dns", "--peer", "desk"}));
+  json n6 = result_of(none6, "magicdns", "desk");
+  CHECK(n6["outcome"] == "FAIL");
+  CHECK_THAT(n6["summary"].get<std::string>(), Catch::Contains("gave no AAAA record"));
 
   // A resolver address where nothing answers: the probe says so, and the option points it
   // elsewhere.

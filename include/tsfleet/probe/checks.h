@@ -37,10 +37,11 @@ struct MtuSearch {
 MtuSearch search_path_mtu(IcmpPinger& pinger, const std::string& ip, int max_size,
                           std::chrono::milliseconds step_timeout);
 
-// `name` (a peer's MagicDNS FQDN) resolves through `server` to `expected_ip`.
+// `name` (a peer's MagicDNS FQDN) resolves through `server` to `expected_ip` (A) and, when
+// `expected_ipv6` is not empty, to it as well (AAAA).
 Result magicdns_check(const std::string& peer, const std::string& name,
-                      const std::string& expected_ip, const DnsServer& server,
-                      std::chrono::milliseconds timeout);
+                      const std::string& expected_ip, const std::string& expected_ipv6,
+                      const DnsServer& server, std::chrono::milliseconds timeout);
 
 // A target inside `route` (offered by `router`) is reachable from here: the kernel routes it via
 // `interface_name`, and it answers ICMP echo.

@@ -120,8 +120,8 @@ Result mtu_check(const std::string& peer, const std::string& ip, int interface_m
 }
 
 Result magicdns_check(const std::string& peer, const std::string& name,
-                      const std::string& expected_ip, const DnsServer& server,
-                      std::chrono::milliseconds timeout) {
+                      const std::string& expected_ip, const std::string& expected_ipv6,
+                      const DnsServer& server, std::chrono::milliseconds timeout) {
   Result r = make("magicdns", peer);
   if (name.empty()) {
     r.outcome = Outcome::skip;
@@ -130,37 +130,47 @@ Result magicdns_check(const std::string& peer, const std::string& name,
   }
   std::string shown = name;
   if (!shown.empty() && shown.back() == '.') shown.pop_back();
-  Resolution res = resolve_ipv4(shown, server, timeout);
-  if (res.status == Resolution::Status::ok &&
-      std::find(res.addresses.begin(), res.addresses.end(), expected_ip) != res.addresses.end()) {
-    r.outcome = Outcome::pass;
-    r.summary = fmt::format("{} resolves to {} via {}", shown, expected_ip, server.to_string());
-    return r;
-  }
-  r.outcome = Outcome::fail;
-  if (res.status == Resolution::Status::ok) {
-    std::string got;
-    for (const auto& a : res.addresses) got += (got.empty() ? "" : ", ") + a;
-    r.summary = fmt::format("{} resolves to {} via {}, not to its tailnet address {}", shown, got,
-                            server.to_string(), expected_ip);
-    r.detail = "layer: DNS (a wrong answer: another resolver answers for the tailnet's names)";
-    r.fix =
-        "make MagicDNS answer: services.resolved.enable = true; and tailscale set "
-        "--accept-dns=true; check "
-        "/etc/resolv.conf or resolvectl status tailscale0 for who answers";
-  } else {
-    r.summary =
-        fmt::format("{} does not resolve via {}: {}", shown, server.to_string(), res.message);
-    r.detail = fmt::format("layer: DNS ({})", res.status == Resolution::Status::timeout
-                                                  ? "no answer: MagicDNS not reached"
-                                              : res.status == Resolution::Status::nxdomain
-                                                  ? "the name is unknown there"
-                                                  : "resolver error");
-    r.fix =
-        "tailscale set --accept-dns=true; enable MagicDNS in the admin console; on NixOS with "
-        "resolved: "
-        "services.resolved.enable = true;";
-  }
+  // One family: true when `expected` is among the answers, else `r` says what went wrong.
+  auto check = [&](const std::string& expected, bool ipv6) {
+    Resolution res = resolve_addresses(shown, server, timeout, ipv6);
+    if (res.status == Resolution::Status::ok &&
+        std::find(res.addresses.begin(), res.addresses.end(), expected) != res.addresses.end())
+      return true;
+    r.outcome = Outcome::fail;
+    const char* rr = ipv6 ? "AAAA" : "A";
+    if (res.status == Resolution::Status::ok) {
+      std::string got;
+      for (const auto& a : res.addresses) got += (got.empty() ? "" : ", ") + a;
+      r.summary = fmt::format("{} resolves ({}) to {} via {}, not to its tailnet address {}",
+                              shown, rr, got, server.to_string(), expected);
+      r.detail = "layer: DNS (a wrong answer: another resolver answers for the tailnet's names)";
+      r.fix =
+          "make MagicDNS answer: services.resolved.enable = true; and tailscale set "
+          "--accept-dns=true; check /etc/resolv.conf or resolvectl status tailscale0 for who "
+          "answers";
+    } else {
+      r.summary = fmt::format("{} does not resolve ({}) via {}: {}", shown, rr,
+                              server.to_string(), res.message);
+      r.detail = fmt::format("layer: DNS ({})", res.status == Resolution::Status::timeout
+                                                    ? "no answer: MagicDNS not reached"
+                                                : res.status == Resolution::Status::nxdomain
+                                                    ? "the name is unknown there"
+                                                : res.status == Resolution::Status::no_answer
+                                                    ? "no record of that type"
+                                                    : "resolver error");
+      r.fix =
+          "tailscale set --accept-dns=true; enable MagicDNS in the admin console; on NixOS with "
+          "resolved: services.resolved.enable = true;";
+    }
+    return false;
+  };
+  if (!check(expected_ip, false)) return r;
+  if (!expected_ipv6.empty() && !check(expected_ipv6, true)) return r;
+  r.outcome = Outcome::pass;
+  r.summary = expected_ipv6.empty()
+                  ? fmt::format("{} resolves to {} via {}", shown, expected_ip, server.to_string())
+                  : fmt::format("{} resolves to {} and {} via {}", shown, expected_ip,
+                                expected_ipv6, server.to_string());
   return r;
 }
 

@@ -229,8 +229,9 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
                        }});
     if (kinds.count(ProbeKind::dns))
       tasks.push_back(
-          {"dns " + p.name, [ip, name = p.name, dns = peer->dns_name, server = o.dns, dns_timeout] {
-             return magicdns_check(name, dns, ip, server, dns_timeout);
+          {"dns " + p.name, [ip, ip6 = ipv6_of(*peer), name = p.name, dns = peer->dns_name,
+                             server = o.dns, dns_timeout] {
+             return magicdns_check(name, dns, ip, ip6, server, dns_timeout);
            }});
   }
 
