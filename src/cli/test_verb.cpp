@@ -37,6 +37,7 @@ struct TestOptions {
   std::string echo_timeout = "1s";
   std::string dns_server = "100.100.100.100";
   std::string exit_probe_address = "198.51.100.1";
+  std::string exit_probe_address6 = "2001:db8::1";
   std::vector<std::string> route_targets;
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale = "tailscale";
@@ -119,6 +120,7 @@ int run_test(const TestOptions& o) {
   so.echo_timeout = parse_duration("--echo-timeout", o.echo_timeout);
   so.dns = probe::parse_dns_server(o.dns_server);
   so.exit_probe_address = o.exit_probe_address;
+  so.exit_probe_address6 = o.exit_probe_address6;
   for (const auto& rt : o.route_targets) {
     auto eq = rt.find('=');
     if (eq == std::string::npos)
@@ -188,6 +190,8 @@ void setup_test(CLI::App& sub, const GlobalOptions&, Runner& run) {
   sub.add_option(
       "--dns-server", o->dns_server,
       "Resolver for the MagicDNS probe: ADDR[:PORT] or \"system\" (default 100.100.100.100)");
+  sub.add_option("--exit-probe-address6", o->exit_probe_address6,
+                 "The same for IPv6 (default 2001:db8::1; \"\" skips the IPv6 check)");
   sub.add_option("--exit-probe-address", o->exit_probe_address,
                  "An internet address whose route is looked up for the exit-node probe; no packet "
                  "is sent (default 198.51.100.1)");

@@ -40,7 +40,7 @@ bool lab_available() {
 constexpr const char* kFleet = R"({
   "schema_version": 1, "tailnet": "tail1234.ts.net", "nixos_release": "25.11",
   "hosts": {
-    "gw":     {"roles": ["subnet-router", "exit-node"], "routes": ["192.168.10.0/24"]},
+    "gw":     {"roles": ["subnet-router", "exit-node"], "routes": ["192.168.10.0/24", "fd00:10::/64"]},
     "laptop": {"roles": ["client"], "accept_routes": true, "exit_node": "gw"},
     "desk":   {"roles": ["client"]}
   }
@@ -112,6 +112,10 @@ struct Lab {
     link_veth(gw, "lan0", "192.168.10.254/24", lan, "eth0", "192.168.10.1/24");
     lan.ip({"route", "add", "default", "via", "192.168.10.254"});
     gw.sysctl("net.ipv4.ip_forward", "1");
+    gw.ip({"-6", "addr", "add", "fd00:10::fe/64", "dev", "lan0", "nodad"});
+    lan.ip({"-6", "addr", "add", "fd00:10::1/64", "dev", "eth0", "nodad"});
+    lan.ip({"-6", "route", "add", "default", "via", "fd00:10::fe"});
+    gw.sysctl("net.ipv6.conf.all.forwarding", "1");
     // laptop: an underlay default route and tailscale's table 52.
     laptop.ip({"link", "add", "wan0", "type", "veth", "peer", "name", "wan1"});
     laptop.ip({"link", "set", "wan1", "up"});
@@ -122,6 +126,11 @@ struct Lab {
     laptop.ip(
         {"route", "add", "192.168.10.0/24", "via", "100.64.0.1", "dev", "ts0", "table", "52"});
     laptop.ip({"route", "add", "default", "via", "100.64.0.1", "dev", "ts0", "table", "52"});
+    laptop.ip({"-6", "rule", "add", "pref", "5270", "table", "52"});
+    laptop.ip({"-6", "route", "add", "fd00:10::/64", "via", "fd7a:115c:a1e0::1", "dev", "ts0",
+               "table", "52"});
+    laptop.ip({"-6", "route", "add", "default", "via", "fd7a:115c:a1e0::1", "dev", "ts0",
+               "table", "52"});
     laptop.ip({"addr", "add", "100.100.100.100/32", "dev", "lo"});
     dns = std::make_unique<DnsResponder>(
         std::map<std::string, std::string>{{"gw.tail1234.ts.net", "100.64.0.1"},
@@ -153,6 +162,16 @@ json result_of(const json& j, const std::string& check, const std::string& host)
   return nullptr;
 }
 
+// The result of `check` for `host` whose summary contains `text`; null when absent.
+json result_about(const json& j, const std::string& check, const std::string& host,
+                  const std::string& text) {
+  for (const auto& r : j["results"])
+    if (r["check"] == check && r.value("host", "") == host &&
+        r.value("summary", "").find(text) != std::string::npos)
+      return r;
+  return nullptr;
+}
+
 std::string outcome(const json& j, const std::string& check, const std::string& host) {
   json r = result_of(j, check, host);
   return r.is_null() ? "absent" : r["outcome"].get<std::string>();
@@ -175,9 +194,12 @@ TEST_CASE("tsfleet test on a healthy lab: every expectation of the fleet passes,
     CHECK(outcome(j, "mtu", peer) == "PASS");
     CHECK(outcome(j, "magicdns", peer) == "PASS");
   }
-  CHECK(outcome(j, "subnet-route", "gw") ==
-        "PASS");  // laptop accepts routes, gw offers 192.168.10.0/24
+  // laptop accepts routes, gw offers 192.168.10.0/24 and fd00:10::/64
+  CHECK(result_about(j, "subnet-route", "gw", "192.168.10.1 in 192.168.10.0/24")["outcome"] ==
+        "PASS");
+  CHECK(result_about(j, "subnet-route", "gw", "fd00:10::1 in fd00:10::/64")["outcome"] == "PASS");
   CHECK(outcome(j, "exit-node", "gw") == "PASS");  // laptop uses gw as exit node
+  CHECK(outcome(j, "exit-node6", "gw") == "PASS");
   CHECK_THAT(result_of(j, "exit-node", "gw")["summary"].get<std::string>(),
              Catch::Contains("table 52"));
   CHECK_THAT(result_of(j, "mtu", "gw")["summary"].get<std::string>(), Catch::Contains("1280-byte"));
@@ -304,13 +326,39 @@ TEST_CASE(
   auto r = lab.test({"--probe", "route", "--probe", "exit-node"});
   json j = results(r);
   INFO(j.dump(2));
-  json route = result_of(j, "subnet-route", "gw");
+  // IPv6 still goes through the exit node and the IPv6 route is still there.
+  CHECK(outcome(j, "exit-node6", "gw") == "PASS");
+  CHECK(result_about(j, "subnet-route", "gw", "fd00:10::/64")["outcome"] == "PASS");
+  json route = result_about(j, "subnet-route", "gw", "192.168.10.0/24");
   CHECK(route["outcome"] == "FAIL");
   CHECK_THAT(route["summary"].get<std::string>(), Catch::Contains("dev wan0"));
   CHECK_THAT(route["fix"].get<std::string>(), Catch::Contains("--accept-routes"));
   json exit = result_of(j, "exit-node", "gw");
   CHECK(exit["outcome"] == "FAIL");
   CHECK_THAT(exit["summary"].get<std::string>(), Catch::Contains("not in the path"));
+  CHECK(r.exit_code == 1);
+}
+
+TEST_CASE(
+    "tsfleet test: IPv4 through the exit node but not IPv6, and an IPv6 route the router does "
+    "not forward") {
+  if (!lab_available()) return;
+  Lab lab;
+  lab.laptop.ip({"-6", "route", "del", "default", "table", "52"});
+  lab.gw.sysctl("net.ipv6.conf.all.forwarding", "0");
+  auto r = lab.test({"--probe", "route", "--probe", "exit-node"});
+  json j = results(r);
+  INFO(j.dump(2));
+  CHECK(outcome(j, "exit-node", "gw") == "PASS");
+  json e6 = result_of(j, "exit-node6", "gw");
+  CHECK(e6["outcome"] == "FAIL");
+  CHECK_THAT(e6["summary"].get<std::string>(), Catch::Contains("2001:db8::1"));
+  CHECK_THAT(e6["fix"].get<std::string>(), Catch::Contains("TS_DEBUG_FIREWALL_MODE"));
+  CHECK(result_about(j, "subnet-route", "gw", "192.168.10.0/24")["outcome"] == "PASS");
+  json r6 = result_about(j, "subnet-route", "gw", "fd00:10::/64");
+  CHECK(r6["outcome"] == "FAIL");
+  CHECK_THAT(r6["summary"].get<std::string>(), Catch::Contains("does not answer"));
+  CHECK_THAT(r6["fix"].get<std::string>(), Catch::Contains("net.ipv6.conf.all.forwarding"));
   CHECK(r.exit_code == 1);
 }
 

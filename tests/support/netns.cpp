@@ -70,6 +70,11 @@ Netns::Netns(const std::string& tag) {
   must({"ip", "netns", "add", name_});
   try {
     ip({"link", "set", "lo", "up"});
+    // No IPv6 duplicate address detection: a fresh link-local address stays tentative for about
+    // a second, and until then neighbour discovery (so IPv6 forwarding) does not work.
+    auto r = exec({"sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0",
+                   "net.ipv6.conf.default.accept_dad=0"});
+    if (r.exit_code != 0) throw std::runtime_error("sysctl accept_dad in " + name_ + ": " + r.err);
   } catch (...) {
     run_process({"ip", "netns", "delete", name_});
     throw;

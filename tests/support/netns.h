@@ -19,7 +19,8 @@ std::optional<std::string> netns_unavailable();
 
 class Netns {
  public:
-  // Creates the namespace and brings its loopback up. Throws std::runtime_error with ip's stderr.
+  // Creates the namespace, brings its loopback up and turns IPv6 duplicate address detection off
+  // (addresses usable at once). Throws std::runtime_error with ip's stderr.
   explicit Netns(const std::string& tag);
   ~Netns();
   Netns(const Netns&) = delete;

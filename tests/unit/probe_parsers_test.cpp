@@ -216,11 +216,15 @@ TEST_CASE("ip route get: the policy table of an exit node, a gateway, errors") {
   CHECK_FALSE(parse_ip_route_get("10.0.0.1 via 10.0.0.254").ok);  // no dev
 }
 
-TEST_CASE("first_host_in picks the first address of an IPv4 route") {
+TEST_CASE("first_host_in picks the first address of a route") {
   CHECK(first_host_in("192.168.10.0/24") == "192.168.10.1");
   CHECK(first_host_in("10.0.0.5/30") == "10.0.0.5");
   CHECK(first_host_in("10.9.9.9/32") == "10.9.9.9");
-  CHECK_FALSE(first_host_in("fd00::/64"));
+  CHECK(first_host_in("fd00:10::/64") == "fd00:10::1");
+  CHECK(first_host_in("2001:db8:0:1::/56") == "2001:db8::1");
+  CHECK(first_host_in("fd00::7/128") == "fd00::7");
+  CHECK_FALSE(first_host_in("0.0.0.0/0"));
+  CHECK_FALSE(first_host_in("::/0"));
   CHECK_FALSE(first_host_in("nonsense"));
 }
 

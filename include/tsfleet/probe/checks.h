@@ -2,7 +2,7 @@
 // The network probes that are not tailscale ping: each one function returning one Result whose
 // summary names what was seen and whose detail starts with the layer that failed
 // ("layer: ..."), and whose fix says what to check. Check ids: "icmp", "icmp6", "mtu",
-// "magicdns", "subnet-route", "exit-node", "egress".
+// "magicdns", "subnet-route", "exit-node", "exit-node6", "egress".
 #include <chrono>
 #include <optional>
 #include <string>
@@ -50,7 +50,8 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
                           const std::string& interface_name, std::chrono::milliseconds timeout);
 
 // The route to `public_address` goes through `interface_name` (tailscale sends exit-node traffic
-// through its policy table 52); `exit_node` names the node the plan says this host uses.
+// through its policy table 52); `exit_node` names the node the plan says this host uses. An IPv6
+// address gives check "exit-node6".
 Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit_node,
                              const std::string& public_address, const std::string& interface_name);
 
@@ -59,8 +60,8 @@ Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit
 Result egress_check(const std::string& exit_node, const std::string& url,
                     const std::optional<std::string>& expected, std::chrono::milliseconds timeout);
 
-// The first host address inside an IPv4 CIDR ("192.168.10.0/24" -> "192.168.10.1"); nullopt for
-// IPv6 or invalid text.
+// The first host address inside a CIDR ("192.168.10.0/24" -> "192.168.10.1", "fd00:10::/64" ->
+// "fd00:10::1"); nullopt for a default route or invalid text.
 std::optional<std::string> first_host_in(const std::string& cidr);
 
 }  // namespace tsfleet::probe

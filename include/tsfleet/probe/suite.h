@@ -54,7 +54,8 @@ struct SuiteOptions {
   std::chrono::milliseconds echo_timeout{1000};
   DnsServer dns;
   std::string exit_probe_address =
-      "198.51.100.1";  // only looked up with `ip route get`; no packet sent
+      "198.51.100.1";
+  std::string exit_probe_address6 = "2001:db8::1";  // the same for IPv6 ("" skips it)  // only looked up with `ip route get`; no packet sent
   std::map<std::string, std::string> route_targets;  // CIDR -> address to probe inside it
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale_cli = "tailscale";

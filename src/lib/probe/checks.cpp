@@ -176,8 +176,14 @@ Result magicdns_check(const std::string& peer, const std::string& name,
 
 std::optional<std::string> first_host_in(const std::string& cidr) {
   auto c = parse_cidr(cidr);
-  if (!c || c->v6 || c->prefix > 32) return std::nullopt;
+  if (!c || c->is_default_route()) return std::nullopt;
   Cidr m = c->masked();
+  if (m.v6) {
+    if (m.prefix < 127) m.addr[15] |= 1;  // prefix::1
+    m.prefix = 128;
+    std::string text = m.to_string();
+    return text.substr(0, text.find('/'));
+  }
   std::uint32_t a = (std::uint32_t(m.addr[0]) << 24) | (std::uint32_t(m.addr[1]) << 16) |
                     (std::uint32_t(m.addr[2]) << 8) | m.addr[3];
   if (m.prefix < 31) a += 1;
@@ -203,10 +209,11 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
         " and approve the route in the admin console";
     return r;
   }
-  IcmpPinger pinger;
+  const bool v6 = target.find(':') != std::string::npos;
+  IcmpPinger pinger(v6);
   EchoOutcome last;
   for (int i = 0; i < 2; ++i) {
-    last = pinger.echo(target, 84, false, timeout);
+    last = pinger.echo(target, v6 ? 104 : 84, false, timeout);
     if (last.status == EchoOutcome::Status::reply) break;
   }
   if (last.status == EchoOutcome::Status::reply) {
@@ -221,7 +228,9 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
   r.detail = "layer: the subnet router " + router + " (forwarding, firewall or the LAN behind it)";
   r.fix = "on " + router +
           ": services.tailscale.useRoutingFeatures = \"server\"; (IP forwarding), check "
-          "`sysctl net.ipv4.ip_forward`, the firewall's FORWARD chain, and that " +
+          "`sysctl " +
+          std::string(v6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward") +
+          "`, the firewall's FORWARD chain, and that " +
           target +
           " is up on its LAN "
           "(or pass --route-target " +
@@ -231,7 +240,8 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
 
 Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit_node,
                              const std::string& public_address, const std::string& interface_name) {
-  Result r = make("exit-node", exit_node);
+  const bool v6 = public_address.find(':') != std::string::npos;
+  Result r = make(v6 ? "exit-node6" : "exit-node", exit_node);
   RouteLookup rl = route_get(runner, public_address);
   if (rl.ok && rl.dev == interface_name && rl.type == "unicast") {
     r.outcome = Outcome::pass;
@@ -247,13 +257,18 @@ Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit
                   "in the path",
                   public_address, rl.dev, rl.via.empty() ? "" : " via " + rl.via, interface_name)
             : fmt::format("no route to the internet ({}): {}", public_address, rl.error);
-  r.detail =
-      "layer: routing on this host (tailscale's table 52 default route is missing: `ip rule` / `ip "
-      "route show "
-      "table 52`)";
+  r.detail = fmt::format(
+      "layer: routing on this host (tailscale's table 52 {} default route is missing: `ip {}rule` "
+      "/ `ip {}route show table 52`)",
+      v6 ? "IPv6" : "IPv4", v6 ? "-6 " : "", v6 ? "-6 " : "");
   r.fix = "tailscale set --exit-node=" + exit_node +
           " (services.tailscale.extraSetFlags = [ \"--exit-node=" + exit_node +
           "\" ];); check the exit node offers itself (--advertise-exit-node) and is approved";
+  if (v6)
+    r.fix +=
+        "; IPv4 through the exit node but not IPv6 is the iptables-vs-nftables mismatch: "
+        "networking.nftables.enable = true; with systemd.services.tailscaled.environment."
+        "TS_DEBUG_FIREWALL_MODE = \"nftables\"; (tsfleet doctor checks it)";
   return r;
 }
 

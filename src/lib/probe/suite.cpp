@@ -247,7 +247,7 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
           r.check = "subnet-route";
           r.subject.host = p.name;
           r.outcome = Outcome::skip;
-          r.summary = fmt::format("{}: only IPv4 routes are probed (give --route-target {}=ADDR)",
+          r.summary = fmt::format("{}: no address to probe inside it (give --route-target {}=ADDR)",
                                   route, route);
           fixed.push_back(r);
           continue;
@@ -264,6 +264,10 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
     tasks.push_back({"exit-node " + exit, [&env, exit, addr = o.exit_probe_address, iface] {
                        return exit_node_route_check(*env.runner, exit, addr, iface);
                      }});
+    if (!o.exit_probe_address6.empty())
+      tasks.push_back({"exit-node6 " + exit, [&env, exit, addr = o.exit_probe_address6, iface] {
+                         return exit_node_route_check(*env.runner, exit, addr, iface);
+                       }});
     if (o.egress_url)
       tasks.push_back(
           {"egress " + exit, [exit, url = *o.egress_url, expect = o.egress_expect,
