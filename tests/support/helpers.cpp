@@ -37,8 +37,9 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, fs::path log)
-    : log_(std::move(log)) {
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, fs::path log,
+                                     fs::path err_log)
+    : log_(std::move(log)), err_log_(std::move(err_log)) {
   if (argv.empty()) throw std::invalid_argument("BackgroundProcess: empty argv");
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
@@ -47,8 +48,12 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, fs::p
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (err_log_.empty())
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  else
+    posix_spawn_file_actions_addopen(&fa, 2, err_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -74,11 +79,19 @@ bool BackgroundProcess::running() {
   return !reaped_;
 }
 
-std::string BackgroundProcess::log() const {
-  std::ifstream in(log_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+int BackgroundProcess::stop(int sig) {
+  if (reaped_) return -1;
+  ::kill(pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  reaped_ = true;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string BackgroundProcess::log() const { return fs::exists(log_) ? read_file(log_) : ""; }
+
+std::string BackgroundProcess::err_log() const {
+  return !err_log_.empty() && fs::exists(err_log_) ? read_file(err_log_) : "";
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
