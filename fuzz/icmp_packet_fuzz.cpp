@@ -1,5 +1,6 @@
-// libFuzzer target: the ICMP reply parser (raw-socket packets with an IPv4 header, datagram-socket
-// messages without) accepts any bytes and never reports more payload than it was given.
+// libFuzzer target: the ICMP reply parsers (ICMPv4: raw-socket packets with an IPv4 header,
+// datagram-socket messages without; ICMPv6 messages) accept any bytes and never report more
+// payload than they were given.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto p = tsfleet::probe::parse_icmp_packet(bytes, with_ip);
     if (p && p->payload_size + 8 > size) std::abort();
   }
+  auto p6 = tsfleet::probe::parse_icmp6_packet(bytes);
+  if (p6 && p6->payload_size + 8 > size) std::abort();
   (void)tsfleet::probe::internet_checksum(bytes);
   return 0;
 }

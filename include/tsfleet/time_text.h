@@ -1,6 +1,6 @@
 #pragma once
-// RFC 3339 times as tailscaled writes them (Go's time.Time in JSON): one parser and formatter for
-// every verb (status, doctor, monitor).
+// Time as text, one place for every verb: RFC 3339 times as tailscaled writes them (Go's time.Time
+// in JSON), and the durations options take (--timeout, --interval, ...).
 #include <chrono>
 #include <optional>
 #include <string>
@@ -17,5 +17,11 @@ std::string format_rfc3339(TimePoint t);
 // for anything else, for Go's zero time "0001-01-01T00:00:00Z" and for years outside 1970-2200
 // (system_clock's nanoseconds end in 2262). Never throws; accepts any bytes.
 std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept;
+
+// A duration as the command line writes it: one or more <number><unit> with units ms, s, m, h, d
+// (24 h) and w (7 d), a number with an optional fraction ("1.5s", "1h30m", "500ms", "14d"); a bare
+// number is seconds ("45"). nullopt for anything else: empty, negative, spaces, a unit missing or
+// unknown, more than 100 years. Callers set their own limits. Never throws; accepts any bytes.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noexcept;
 
 }  // namespace tsfleet

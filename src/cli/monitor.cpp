@@ -25,6 +25,7 @@
 #include "tsfleet/monitor/signals.h"
 #include "tsfleet/plan.h"
 #include "tsfleet/sys/process.h"
+#include "tsfleet/time_text.h"
 #include "verbs.h"
 
 namespace tsfleet::cli {
@@ -51,7 +52,7 @@ namespace {
 
 std::chrono::milliseconds duration_option(const char* name, const std::string& value,
                                           bool allow_zero = false) {
-  auto d = monitor::parse_duration(value);
+  auto d = parse_duration(value);
   if (!d || (!allow_zero && d->count() == 0))
     throw Error(
         ErrorCategory::usage,

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "tsfleet/plan.h"
 #include "tsfleet/probe/suite.h"
 #include "tsfleet/suggest.h"
+#include "tsfleet/time_text.h"
 #include "tsfleet/sys/process.h"
 #include "verbs.h"
 
@@ -37,9 +37,12 @@ struct TestOptions {
   std::string echo_timeout = "1s";
   std::string dns_server = "100.100.100.100";
   std::string exit_probe_address = "198.51.100.1";
+  std::string exit_probe_address6 = "2001:db8::1";
   std::vector<std::string> route_targets;
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale = "tailscale";
+  std::string netcheck = "auto";
+  std::string stun_timeout = "3s";
   std::optional<std::string> socket;
   std::optional<std::string> throughput;
   int throughput_port = probe::kDefaultProbePort;
@@ -50,26 +53,13 @@ struct TestOptions {
 
 namespace {
 
-// "5s", "500ms", "1.5s", "2m"; a bare number is seconds.
-std::chrono::milliseconds parse_duration(const std::string& option, const std::string& text) {
-  double v = 0;
-  const char* b = text.data();
-  const char* e = b + text.size();
-  auto [p, ec] = std::from_chars(b, e, v);
-  std::string unit(p, e);
-  double ms = -1;
-  if (ec == std::errc{} && v >= 0) {
-    if (unit.empty() || unit == "s")
-      ms = v * 1000;
-    else if (unit == "ms")
-      ms = v;
-    else if (unit == "m")
-      ms = v * 60'000;
-  }
-  if (ms < 0 || ms > 24.0 * 3600 * 1000)
+// A duration option (tsfleet/time_text.h), at most a day.
+std::chrono::milliseconds duration_option(const std::string& option, const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d || *d > std::chrono::hours(24))
     throw Error(ErrorCategory::usage,
-                fmt::format("{} {}: want a duration like 5s, 500ms or 2m", option, text));
-  return std::chrono::milliseconds(static_cast<long long>(ms));
+                fmt::format("{} {}: want a duration up to a day, like 5s, 500ms or 2m", option, text));
+  return *d;
 }
 
 std::string system_hostname() {
@@ -105,18 +95,19 @@ int run_test(const TestOptions& o) {
   so.peers = o.peers;
   if (o.jobs < 1 || o.jobs > 1024) throw Error(ErrorCategory::usage, "--jobs: want 1-1024");
   so.jobs = o.jobs;
-  so.probe_timeout = parse_duration("--timeout", o.timeout);
+  so.probe_timeout = duration_option("--timeout", o.timeout);
   if (o.ping_count < 0) throw Error(ErrorCategory::usage, "--ping-count: want 0 or more");
   so.ping.count = o.ping_count;
-  so.ping.per_ping = parse_duration("--ping-timeout", o.ping_timeout);
-  so.ping.relayed_gap = parse_duration("--ping-interval", o.ping_interval);
+  so.ping.per_ping = duration_option("--ping-timeout", o.ping_timeout);
+  so.ping.relayed_gap = duration_option("--ping-interval", o.ping_interval);
   so.interface_name = o.interface_name;
   if (o.mtu != 0 && (o.mtu < 576 || o.mtu > 65535))
     throw Error(ErrorCategory::usage, "--mtu: want 576-65535");
   so.interface_mtu = o.mtu;
-  so.echo_timeout = parse_duration("--echo-timeout", o.echo_timeout);
+  so.echo_timeout = duration_option("--echo-timeout", o.echo_timeout);
   so.dns = probe::parse_dns_server(o.dns_server);
   so.exit_probe_address = o.exit_probe_address;
+  so.exit_probe_address6 = o.exit_probe_address6;
   for (const auto& rt : o.route_targets) {
     auto eq = rt.find('=');
     if (eq == std::string::npos)
@@ -126,12 +117,14 @@ int run_test(const TestOptions& o) {
   so.egress_url = o.egress_url;
   so.egress_expect = o.egress_expect;
   so.tailscale_cli = o.tailscale;
+  so.netcheck = probe::parse_netcheck_method(o.netcheck);
+  so.stun_timeout = duration_option("--stun-timeout", o.stun_timeout);
   so.socket = o.socket;
   so.throughput_peer = o.throughput;
   if (o.throughput_port < 1 || o.throughput_port > 65535)
     throw Error(ErrorCategory::usage, "--throughput-port: want 1-65535");
   so.throughput_port = static_cast<std::uint16_t>(o.throughput_port);
-  so.throughput.duration = parse_duration("--throughput-time", o.throughput_time);
+  so.throughput.duration = duration_option("--throughput-time", o.throughput_time);
   if (so.throughput.duration > std::chrono::minutes(5))
     throw Error(ErrorCategory::usage, "--throughput-time: at most 5m");
   so.throughput.max_bytes = o.throughput_bytes;
@@ -184,6 +177,8 @@ void setup_test(CLI::App& sub, const GlobalOptions&, Runner& run) {
   sub.add_option(
       "--dns-server", o->dns_server,
       "Resolver for the MagicDNS probe: ADDR[:PORT] or \"system\" (default 100.100.100.100)");
+  sub.add_option("--exit-probe-address6", o->exit_probe_address6,
+                 "The same for IPv6 (default 2001:db8::1; \"\" skips the IPv6 check)");
   sub.add_option("--exit-probe-address", o->exit_probe_address,
                  "An internet address whose route is looked up for the exit-node probe; no packet "
                  "is sent (default 198.51.100.1)");
@@ -197,6 +192,11 @@ void setup_test(CLI::App& sub, const GlobalOptions&, Runner& run) {
                  "The exit node's public address the egress URL should report");
   sub.add_option("--tailscale", o->tailscale,
                  "The tailscale CLI, for netcheck (default: tailscale on PATH)");
+  sub.add_option("--netcheck", o->netcheck,
+                 "How netcheck is made: auto (the tailscale CLI when found, else stun), cli, or "
+                 "stun (built in: STUN to the daemon's DERP map)");
+  sub.add_option("--stun-timeout", o->stun_timeout,
+                 "How long the built-in netcheck waits for STUN answers (default 3s)");
   sub.add_option("--socket", o->socket,
                  "tailscaled's LocalAPI socket (default /var/run/tailscale/tailscaled.sock)");
   sub.add_option(

@@ -14,6 +14,7 @@
 #include "tsfleet/error.h"
 #include "tsfleet/localapi/client.h"
 #include "tsfleet/plan.h"
+#include "tsfleet/time_text.h"
 #include "tsfleet/up/up.h"
 #include "verbs.h"
 
@@ -34,9 +35,11 @@ struct UpCliOptions {
 namespace {
 
 int run_up(const UpCliOptions& o) {
-  auto timeout = up::parse_duration(o.timeout);
-  if (!timeout || timeout->count() <= 0)
-    throw Error(ErrorCategory::usage, fmt::format("--timeout {}: not a duration (write e.g. 90s, 2m, 1m30s)", o.timeout));
+  auto timeout = parse_duration(o.timeout);
+  if (!timeout || timeout->count() <= 0 || *timeout > std::chrono::hours(24 * 7))
+    throw Error(ErrorCategory::usage,
+                fmt::format("--timeout {}: want a duration up to a week (write e.g. 90s, 2m, 1m30s)",
+                            o.timeout));
   Fleet fleet = select_fleet(o.fleet);
   std::vector<HostPlan> plans = plan(fleet);
   char name[HOST_NAME_MAX + 1] = {};

@@ -1,5 +1,8 @@
 #include "tsfleet/time_text.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -112,6 +115,55 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) noexcept {
       hh * 3600 + mm * 60 + ss - offset;
   using namespace std::chrono;
   return TimePoint(duration_cast<system_clock::duration>(seconds(secs) + nanoseconds(nanos)));
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noexcept {
+  constexpr long double kMaxMs = 100.0L * 365 * 86'400'000;
+  if (s.empty() || s.size() > 64) return std::nullopt;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (std::all_of(s.begin(), s.end(), is_digit)) {  // a bare number: seconds
+    if (s.size() > 12) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    return std::chrono::milliseconds(v * 1000);
+  }
+  long double total = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // <digits>[.<digits>]
+    long double value = 0;
+    std::size_t start = i;
+    while (i < s.size() && is_digit(s[i])) value = value * 10 + (s[i++] - '0');
+    std::size_t int_digits = i - start;
+    std::size_t frac_digits = 0;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      long double scale = 0.1L;
+      for (; i < s.size() && is_digit(s[i]); ++i, ++frac_digits, scale /= 10)
+        value += (s[i] - '0') * scale;
+      if (frac_digits == 0) return std::nullopt;  // "1.s"
+    }
+    if (int_digits == 0 || int_digits > 12 || frac_digits > 9) return std::nullopt;
+    long double unit = 0;
+    if (s.substr(i, 2) == "ms") {
+      unit = 1;
+      i += 2;
+    } else if (i < s.size()) {
+      switch (s[i++]) {
+        case 's': unit = 1000; break;
+        case 'm': unit = 60'000; break;
+        case 'h': unit = 3'600'000; break;
+        case 'd': unit = 86'400'000; break;
+        case 'w': unit = 7.0L * 86'400'000; break;
+        default: return std::nullopt;
+      }
+    } else {
+      return std::nullopt;  // a number without its unit after another part ("1s2")
+    }
+    total += value * unit;
+    if (total > kMaxMs) return std::nullopt;
+  }
+  return std::chrono::milliseconds(std::llround(total));  // 0.1s is 100 ms, not 99
 }
 
 }  // namespace tsfleet

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@ using nlohmann::json;
 using tsfleet::testing::FakeDaemon;
 using tsfleet::testing::FakeDaemonOptions;
 using tsfleet::testing::read_file;
+using tsfleet::testing::BackgroundProcess;
 using tsfleet::testing::run_process;
 using tsfleet::testing::run_tsfleet;
 using tsfleet::testing::scenario;
@@ -46,30 +46,15 @@ std::string file_or_empty(const std::filesystem::path& p) {
 class Monitor {
  public:
   Monitor(const std::filesystem::path& dir, const std::vector<std::string>& args)
-      : out_(dir / "monitor.out"), err_(dir / "monitor.err") {
+      : process_(with_binary(args), dir / "monitor.out", dir / "monitor.err") {}
+  static std::vector<std::string> with_binary(const std::vector<std::string>& args) {
     std::vector<std::string> argv{TSFLEET_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&pid_, argv[0].c_str(), &fa, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    REQUIRE(rc == 0);
+    return argv;
   }
-  ~Monitor() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string out() const { return file_or_empty(out_); }
-  std::string err() const { return file_or_empty(err_); }
-  pid_t pid() const { return pid_; }
+  std::string out() const { return process_.log(); }
+  std::string err() const { return process_.err_log(); }
+  pid_t pid() const { return process_.pid(); }
 
   // The JSON events on stdout so far.
   std::vector<json> events() const {
@@ -112,17 +97,10 @@ class Monitor {
     return 0;
   }
   // Sends `sig` and waits for the exit code (the test's own timeout is the safety net).
-  int stop(int sig = SIGTERM) {
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  int stop(int sig = SIGTERM) { return process_.stop(sig); }
 
  private:
-  std::filesystem::path out_, err_;
-  pid_t pid_ = -1;
+  BackgroundProcess process_;
 };
 
 json load_scenario(const std::string& name) { return json::parse(read_file(scenario(name))); }

@@ -25,9 +25,11 @@ std::string lower(std::string s) {
 }  // namespace
 
 DnsResponder::DnsResponder(std::map<std::string, std::string> a_records, const Netns* ns,
-                           const std::string& address, std::uint16_t port)
+                           const std::string& address, std::uint16_t port,
+                           std::map<std::string, std::string> aaaa_records)
     : address_(address) {
   for (auto& [k, v] : a_records) records_[lower(k)] = v;
+  for (auto& [k, v] : aaaa_records) aaaa_[lower(k)] = v;
   auto open = [&] {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0)
@@ -60,6 +62,11 @@ void DnsResponder::set(const std::string& name, const std::string& ipv4) {
   records_[lower(name)] = ipv4;
 }
 
+void DnsResponder::set_aaaa(const std::string& name, const std::string& ipv6) {
+  std::lock_guard lk(mu_);
+  aaaa_[lower(name)] = ipv6;
+}
+
 void DnsResponder::loop() {
   while (!stop_) {
     pollfd p{fd_, POLLIN, 0};
@@ -88,14 +95,18 @@ void DnsResponder::loop() {
     std::size_t question_end = pos + 5;
     std::uint16_t qtype = static_cast<std::uint16_t>((q[pos + 1] << 8) | q[pos + 2]);
     std::string answer;
+    bool known = false;
     {
       std::lock_guard lk(mu_);
-      auto it = records_.find(lower(name));
-      if (it != records_.end()) answer = it->second;
+      auto a4 = records_.find(lower(name));
+      auto a6 = aaaa_.find(lower(name));
+      known = a4 != records_.end() || a6 != aaaa_.end();
+      if (qtype == 1 && a4 != records_.end()) answer = a4->second;
+      if (qtype == 28 && a6 != aaaa_.end()) answer = a6->second;
     }
     std::vector<std::uint8_t> r(q, q + question_end);
-    r[2] = 0x84 | (q[2] & 0x01);          // QR, AA, copy RD
-    r[3] = answer.empty() ? 0x03 : 0x00;  // NXDOMAIN or NOERROR
+    r[2] = 0x84 | (q[2] & 0x01);     // QR, AA, copy RD
+    r[3] = known ? 0x00 : 0x03;      // NOERROR or NXDOMAIN
     r[4] = 0;
     r[5] = 1;
     r[6] = 0;
@@ -108,6 +119,13 @@ void DnsResponder::loop() {
       r.insert(r.end(), rr, rr + sizeof rr);
       auto* b = reinterpret_cast<const std::uint8_t*>(&a.s_addr);
       r.insert(r.end(), b, b + 4);
+    }
+    in6_addr a6{};
+    if (!answer.empty() && qtype == 28 && ::inet_pton(AF_INET6, answer.c_str(), &a6) == 1) {
+      r[7] = 1;
+      const std::uint8_t rr[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16};
+      r.insert(r.end(), rr, rr + sizeof rr);
+      r.insert(r.end(), a6.s6_addr, a6.s6_addr + 16);
     }
     ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
   }

@@ -1,6 +1,6 @@
 #pragma once
-// A tiny authoritative UDP DNS responder for tests: answers A queries from a table (NXDOMAIN
-// for names it does not know), optionally inside a network namespace. It parses queries itself
+// A tiny authoritative UDP DNS responder for tests: answers A and AAAA queries from tables
+// (NXDOMAIN for names it knows neither way; no answer for a known name without that type), optionally inside a network namespace. It parses queries itself
 // (not with the library's parser) so the probe is tested against an independent implementation.
 #include <atomic>
 #include <cstdint>
@@ -18,7 +18,8 @@ class DnsResponder {
   // Binds `address` (port 0: any free port) in `ns` (nullptr: this namespace). Names are matched
   // case-insensitively without the trailing dot.
   DnsResponder(std::map<std::string, std::string> a_records, const Netns* ns = nullptr,
-               const std::string& address = "127.0.0.1", std::uint16_t port = 0);
+               const std::string& address = "127.0.0.1", std::uint16_t port = 0,
+               std::map<std::string, std::string> aaaa_records = {});
   ~DnsResponder();
   DnsResponder(const DnsResponder&) = delete;
   DnsResponder& operator=(const DnsResponder&) = delete;
@@ -27,11 +28,12 @@ class DnsResponder {
   const std::string& address() const { return address_; }
   std::string endpoint() const { return address_ + ":" + std::to_string(port_); }
   void set(const std::string& name, const std::string& ipv4);  // change an answer at run time
+  void set_aaaa(const std::string& name, const std::string& ipv6);
   int queries() const { return queries_.load(); }
 
  private:
   void loop();
-  std::map<std::string, std::string> records_;
+  std::map<std::string, std::string> records_, aaaa_;
   mutable std::mutex mu_;
   std::string address_;
   std::uint16_t port_ = 0;

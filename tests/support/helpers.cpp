@@ -2,7 +2,13 @@
 
 #include "tsfleet/sys/process.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <cerrno>
 #include <chrono>
@@ -29,6 +35,63 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, fs::path log,
+                                     fs::path err_log)
+    : log_(std::move(log)), err_log_(std::move(err_log)) {
+  if (argv.empty()) throw std::invalid_argument("BackgroundProcess: empty argv");
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (err_log_.empty())
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  else
+    posix_spawn_file_actions_addopen(&fa, 2, err_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  pid_ = pid;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ <= 0 || reaped_) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 200; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+bool BackgroundProcess::running() {
+  if (reaped_) return false;
+  if (::waitpid(pid_, nullptr, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+int BackgroundProcess::stop(int sig) {
+  if (reaped_) return -1;
+  ::kill(pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  reaped_ = true;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string BackgroundProcess::log() const { return fs::exists(log_) ? read_file(log_) : ""; }
+
+std::string BackgroundProcess::err_log() const {
+  return !err_log_.empty() && fs::exists(err_log_) ? read_file(err_log_) : "";
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {

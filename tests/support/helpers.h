@@ -47,6 +47,31 @@ inline ProcessOptions in_dir(const std::filesystem::path& dir) {
 // Runs argv[0] (looked up in PATH) with argv; waits for it; captures stdout and stderr.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// A child running in the background (argv[0] looked up in PATH), stdin /dev/null, stdout
+// written to `log` (truncated first) and stderr to `err_log` (empty: to `log` as well). SIGTERM
+// when the object goes away, SIGKILL after 2 s; always waited for. Throws std::runtime_error
+// when it cannot be started.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, std::filesystem::path log,
+                    std::filesystem::path err_log = {});
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  int pid() const { return pid_; }
+  // Whether it has not exited yet.
+  bool running();
+  // Sends `sig` and waits: the exit status, or 128+signal when a signal ended it.
+  int stop(int sig);
+  std::string log() const;      // what it wrote to stdout (and stderr, without err_log) so far
+  std::string err_log() const;  // what it wrote to stderr so far, with err_log
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  std::filesystem::path log_, err_log_;
+};
+
 // Runs the tsfleet binary under test with the given arguments.
 ProcessResult run_tsfleet(const std::vector<std::string>& args, const ProcessOptions& options = {});
 

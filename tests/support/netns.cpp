@@ -70,6 +70,11 @@ Netns::Netns(const std::string& tag) {
   must({"ip", "netns", "add", name_});
   try {
     ip({"link", "set", "lo", "up"});
+    // No IPv6 duplicate address detection: a fresh link-local address stays tentative for about
+    // a second, and until then neighbour discovery (so IPv6 forwarding) does not work.
+    auto r = exec({"sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0",
+                   "net.ipv6.conf.default.accept_dad=0"});
+    if (r.exit_code != 0) throw std::runtime_error("sysctl accept_dad in " + name_ + ": " + r.err);
   } catch (...) {
     run_process({"ip", "netns", "delete", name_});
     throw;
@@ -89,6 +94,13 @@ ProcessResult Netns::exec(const std::vector<std::string>& argv,
   std::vector<std::string> full = {"ip", "netns", "exec", name_};
   full.insert(full.end(), argv.begin(), argv.end());
   return run_process(full, options);
+}
+
+std::unique_ptr<BackgroundProcess> Netns::spawn(const std::vector<std::string>& argv,
+                                                const std::filesystem::path& log) const {
+  std::vector<std::string> full = {"ip", "netns", "exec", name_};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return std::make_unique<BackgroundProcess>(full, log);
 }
 
 void Netns::sysctl(const std::string& key, const std::string& value) const {

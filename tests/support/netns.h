@@ -3,7 +3,9 @@
 // ("tsft-<pid>-<n>-<tag>") removed when the object goes away (so a failing REQUIRE cleans up
 // too); namespaces left behind by a killed test run (their pid is gone) are swept at the next
 // start. Needs root and iproute2's `ip`; netns_unavailable() says why not, for a SKIP message.
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,7 +19,8 @@ std::optional<std::string> netns_unavailable();
 
 class Netns {
  public:
-  // Creates the namespace and brings its loopback up. Throws std::runtime_error with ip's stderr.
+  // Creates the namespace, brings its loopback up and turns IPv6 duplicate address detection off
+  // (addresses usable at once). Throws std::runtime_error with ip's stderr.
   explicit Netns(const std::string& tag);
   ~Netns();
   Netns(const Netns&) = delete;
@@ -30,6 +33,9 @@ class Netns {
   // `ip netns exec NAME <argv...>`, not throwing.
   ProcessResult exec(const std::vector<std::string>& argv,
                      const ProcessOptions& options = {}) const;
+  // `ip netns exec NAME <argv...>` in the background (see BackgroundProcess).
+  std::unique_ptr<BackgroundProcess> spawn(const std::vector<std::string>& argv,
+                                           const std::filesystem::path& log) const;
   // `sysctl -w key=value` inside the namespace (throws on failure).
   void sysctl(const std::string& key, const std::string& value) const;
   // Runs `fn` on a thread that has joined this namespace: sockets it creates live here.

@@ -97,6 +97,39 @@ TEST_CASE("a bad checksum is reported") {
   CHECK_FALSE(p->checksum_ok);
 }
 
+TEST_CASE("ICMPv6: an echo reply, and packet-too-big with the MTU and the original echo") {
+  Bytes reply = {129, 0, 0x12, 0x34, 0xbe, 0xef, 0x00, 0x09, 'p', 'i', 'n', 'g'};
+  auto r = parse_icmp6_packet(reply);
+  REQUIRE(r);
+  CHECK(r->type == 129);
+  CHECK(r->id == 0xbeef);
+  CHECK(r->seq == 9);
+  CHECK(r->payload_size == 4);
+
+  // Packet too big (type 2), MTU 1280, quoting our echo request to fd7a:115c:a1e0::3.
+  Bytes ptb = {2, 0, 0, 0, 0, 0, 0x05, 0x00};
+  Bytes ip6 = {0x60, 0, 0, 0, 0, 8, 58, 64};  // version 6, payload 8, next header ICMPv6
+  for (int i = 0; i < 16; ++i) ip6.push_back(i == 0 ? 0xfd : 0);  // source fd00::
+  Bytes dst = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+  ip6.insert(ip6.end(), dst.begin(), dst.end());
+  Bytes echo = {128, 0, 0, 0, 0xbe, 0xef, 0x00, 0x0a};
+  ip6.insert(ip6.end(), echo.begin(), echo.end());
+  ptb.insert(ptb.end(), ip6.begin(), ip6.end());
+  auto p = parse_icmp6_packet(ptb);
+  REQUIRE(p);
+  CHECK(p->type == 2);
+  CHECK(p->next_hop_mtu == 1280);
+  CHECK(p->has_embedded);
+  CHECK(p->embedded_destination == "fd7a:115c:a1e0::3");
+  CHECK(p->id == 0xbeef);
+  CHECK(p->seq == 10);
+
+  for (std::size_t n = 0; n < 8; ++n) CHECK_FALSE(parse_icmp6_packet(std::span(ptb).first(n)));
+  auto cut = parse_icmp6_packet(std::span(ptb).first(8 + 39));  // the IPv6 header cut short
+  REQUIRE(cut);
+  CHECK_FALSE(cut->has_embedded);
+}
+
 TEST_CASE("a DNS query round-trips through the parser") {
   Bytes q = build_dns_query(0xbeef, "p620.tail0000.ts.net.");
   auto m = parse_dns_message(q);
@@ -183,11 +216,15 @@ TEST_CASE("ip route get: the policy table of an exit node, a gateway, errors") {
   CHECK_FALSE(parse_ip_route_get("10.0.0.1 via 10.0.0.254").ok);  // no dev
 }
 
-TEST_CASE("first_host_in picks the first address of an IPv4 route") {
+TEST_CASE("first_host_in picks the first address of a route") {
   CHECK(first_host_in("192.168.10.0/24") == "192.168.10.1");
   CHECK(first_host_in("10.0.0.5/30") == "10.0.0.5");
   CHECK(first_host_in("10.9.9.9/32") == "10.9.9.9");
-  CHECK_FALSE(first_host_in("fd00::/64"));
+  CHECK(first_host_in("fd00:10::/64") == "fd00:10::1");
+  CHECK(first_host_in("2001:db8:0:1::/56") == "2001:db8::1");
+  CHECK(first_host_in("fd00::7/128") == "fd00::7");
+  CHECK_FALSE(first_host_in("0.0.0.0/0"));
+  CHECK_FALSE(first_host_in("::/0"));
   CHECK_FALSE(first_host_in("nonsense"));
 }
 

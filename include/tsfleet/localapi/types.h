@@ -244,7 +244,9 @@ struct DerpNode {
   std::int64_t region_id = 0;
   std::string host_name;
   std::string ipv4, ipv6;
-  std::int64_t stun_port = 0, derp_port = 0;
+  std::int64_t stun_port = 0, derp_port = 0;  // STUNPort: 0 means 3478, -1 no STUN
+  bool stun_only = false;
+  std::string stun_test_ip;  // overrides the STUN server's address (tailscale's tests use it)
 };
 
 struct DerpRegion {

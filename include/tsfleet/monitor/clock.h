@@ -39,9 +39,8 @@ class ManualClock final : public Clock {
 using tsfleet::format_rfc3339;
 using tsfleet::parse_rfc3339;
 
-// "14d", "36h", "90m", "30s", "500ms", "1h30m" -> a duration; nullopt when malformed, negative or
-// overflowing. A bare number is seconds.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noexcept;
+// Durations ("14d", "1h30m", "500ms") are read with tsfleet::parse_duration.
+using tsfleet::parse_duration;
 
 // 1209600 s -> "14d", 5400 s -> "1h30m", 0.25 s -> "250ms".
 std::string format_duration(std::chrono::milliseconds d);

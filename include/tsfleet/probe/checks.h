@@ -1,8 +1,8 @@
 #pragma once
 // The network probes that are not tailscale ping: each one function returning one Result whose
 // summary names what was seen and whose detail starts with the layer that failed
-// ("layer: ..."), and whose fix says what to check. Check ids: "icmp", "mtu", "magicdns",
-// "subnet-route", "exit-node", "egress".
+// ("layer: ..."), and whose fix says what to check. Check ids: "icmp", "icmp6", "mtu",
+// "magicdns", "subnet-route", "exit-node", "exit-node6", "egress".
 #include <chrono>
 #include <optional>
 #include <string>
@@ -15,7 +15,8 @@
 
 namespace tsfleet::probe {
 
-// Echo requests to a peer's tailnet address: PASS on the first reply (of `attempts`).
+// Echo requests to a peer's tailnet address, IPv4 (check "icmp") or IPv6 (ICMPv6, check "icmp6"):
+// PASS on the first reply (of `attempts`).
 Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
                   std::chrono::milliseconds timeout);
 
@@ -36,10 +37,11 @@ struct MtuSearch {
 MtuSearch search_path_mtu(IcmpPinger& pinger, const std::string& ip, int max_size,
                           std::chrono::milliseconds step_timeout);
 
-// `name` (a peer's MagicDNS FQDN) resolves through `server` to `expected_ip`.
+// `name` (a peer's MagicDNS FQDN) resolves through `server` to `expected_ip` (A) and, when
+// `expected_ipv6` is not empty, to it as well (AAAA).
 Result magicdns_check(const std::string& peer, const std::string& name,
-                      const std::string& expected_ip, const DnsServer& server,
-                      std::chrono::milliseconds timeout);
+                      const std::string& expected_ip, const std::string& expected_ipv6,
+                      const DnsServer& server, std::chrono::milliseconds timeout);
 
 // A target inside `route` (offered by `router`) is reachable from here: the kernel routes it via
 // `interface_name`, and it answers ICMP echo.
@@ -48,7 +50,8 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
                           const std::string& interface_name, std::chrono::milliseconds timeout);
 
 // The route to `public_address` goes through `interface_name` (tailscale sends exit-node traffic
-// through its policy table 52); `exit_node` names the node the plan says this host uses.
+// through its policy table 52); `exit_node` names the node the plan says this host uses. An IPv6
+// address gives check "exit-node6".
 Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit_node,
                              const std::string& public_address, const std::string& interface_name);
 
@@ -57,8 +60,8 @@ Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit
 Result egress_check(const std::string& exit_node, const std::string& url,
                     const std::optional<std::string>& expected, std::chrono::milliseconds timeout);
 
-// The first host address inside an IPv4 CIDR ("192.168.10.0/24" -> "192.168.10.1"); nullopt for
-// IPv6 or invalid text.
+// The first host address inside a CIDR ("192.168.10.0/24" -> "192.168.10.1", "fd00:10::/64" ->
+// "fd00:10::1"); nullopt for a default route or invalid text.
 std::optional<std::string> first_host_in(const std::string& cidr);
 
 }  // namespace tsfleet::probe

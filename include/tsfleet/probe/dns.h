@@ -1,5 +1,5 @@
 #pragma once
-// A minimal DNS client for the MagicDNS probe: A queries over UDP to a chosen server
+// A minimal DNS client for the MagicDNS probe: A and AAAA queries over UDP to a chosen server
 // (100.100.100.100 by default, any address:port for tests), and the parser for answers.
 #include <chrono>
 #include <cstdint>
@@ -48,13 +48,14 @@ DnsServer parse_dns_server(std::string_view text);
 struct Resolution {
   enum class Status { ok, nxdomain, no_answer, server_error, timeout, error };
   Status status = Status::error;
-  std::vector<std::string> addresses;  // IPv4
+  std::vector<std::string> addresses;  // IPv4 (A) or IPv6 (AAAA), as asked
   std::string message;                 // what went wrong, for the result text
 };
 
-// Resolves the IPv4 addresses of `name`. With a server address: one query, one retry, within
-// `timeout` in total. With the system resolver: getaddrinfo (its own timeouts apply).
-Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
-                        std::chrono::milliseconds timeout);
+// Resolves the IPv4 (A) or, with `ipv6`, the IPv6 (AAAA) addresses of `name`. With a server
+// address: one query, one retry, within `timeout` in total. With the system resolver:
+// getaddrinfo (its own timeouts apply).
+Resolution resolve_addresses(std::string_view name, const DnsServer& server,
+                             std::chrono::milliseconds timeout, bool ipv6 = false);
 
 }  // namespace tsfleet::probe

@@ -1,5 +1,6 @@
 #pragma once
-// ICMP echo (ping) to IPv4 addresses, and the parser for what comes back.
+// ICMP echo (ping) to IPv4 and IPv6 addresses (ICMPv6, RFC 4443), and the parsers for what comes
+// back.
 //
 // Socket choice (docs/probes.md): an ICMP *datagram* socket (SOCK_DGRAM, IPPROTO_ICMP) when
 // net.ipv4.ping_group_range includes our group: no privilege needed, the kernel fills in the echo
@@ -39,6 +40,14 @@ struct IcmpPacket {
 std::optional<IcmpPacket> parse_icmp_packet(std::span<const std::uint8_t> bytes,
                                             bool with_ip_header);
 
+// Parses an ICMPv6 message as an ICMPv6 socket (raw or datagram) hands it over: no IPv6 header.
+// Echo reply 129 / request 128 give id and sequence; destination unreachable 1, packet too big 2
+// (next_hop_mtu: its MTU, capped at 65535) and time exceeded 3 give the embedded IPv6 packet's
+// destination and, when it was an echo, its id and sequence. `source` and `ip_total_length` stay
+// empty; checksum_ok stays false (the checksum covers a pseudo-header the socket does not show;
+// the kernel checks it). Any bytes: nullopt for malformed input, never a read past `bytes`.
+std::optional<IcmpPacket> parse_icmp6_packet(std::span<const std::uint8_t> bytes);
+
 // The Internet checksum (RFC 1071) of `bytes`.
 std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes);
 
@@ -64,9 +73,10 @@ std::string_view to_string(EchoOutcome::Status s) noexcept;
 // An ICMP echo socket. Not thread-safe: one per probe.
 class IcmpPinger {
  public:
-  // Opens a datagram socket if the kernel allows it, else a raw socket. Throws Error(io) naming
-  // both failures (and what to do: root, CAP_NET_RAW or ping_group_range) when neither opens.
-  IcmpPinger();
+  // Opens a datagram socket if the kernel allows it, else a raw socket, for IPv4 (ICMP) or IPv6
+  // (ICMPv6; net.ipv4.ping_group_range governs both). Throws Error(io) naming both failures (and
+  // what to do: root, CAP_NET_RAW or ping_group_range) when neither opens.
+  explicit IcmpPinger(bool ipv6 = false);
   ~IcmpPinger();
   IcmpPinger(const IcmpPinger&) = delete;
   IcmpPinger& operator=(const IcmpPinger&) = delete;
@@ -75,15 +85,18 @@ class IcmpPinger {
   // Why this kind: e.g. "ICMP datagram socket (net.ipv4.ping_group_range allows gid 0)".
   const std::string& why() const { return why_; }
 
-  // Sends one echo request of `packet_size` bytes on the wire (IPv4 header + ICMP header +
-  // payload; at least 28) to `ipv4` and waits for its reply until `timeout`. With
-  // `dont_fragment`, DF is set and the route's cached path MTU is ignored (IP_PMTUDISC_PROBE),
-  // so the size really crosses the path or fails.
-  EchoOutcome echo(const std::string& ipv4, std::size_t packet_size, bool dont_fragment,
+  bool ipv6() const { return ipv6_; }
+
+  // Sends one echo request of `packet_size` bytes on the wire (IP header + ICMP header + payload;
+  // at least 28 for IPv4, 48 for IPv6) to `address` (of the pinger's family) and waits for its
+  // reply until `timeout`. With `dont_fragment`, DF is set (IPv6: IPV6_DONTFRAG) and the route's
+  // cached path MTU is ignored (PMTUDISC_PROBE), so the size really crosses the path or fails.
+  EchoOutcome echo(const std::string& address, std::size_t packet_size, bool dont_fragment,
                    std::chrono::milliseconds timeout);
 
  private:
   int fd_ = -1;
+  bool ipv6_ = false;
   IcmpSocketKind kind_ = IcmpSocketKind::raw;
   std::string why_;
   std::uint16_t id_ = 0;

@@ -37,6 +37,12 @@ inline constexpr int some_relayed =
 inline constexpr int some_unreachable = 11;  // at least one peer did not answer at all
 }  // namespace test_exit
 
+// How the netcheck probe is made (netcheck.h): `automatic` runs the tailscale CLI when it is on
+// PATH and sends STUN itself otherwise.
+enum class NetcheckMethod { automatic, cli, stun };
+// "auto" | "cli" | "stun"; throws Error(usage) otherwise.
+NetcheckMethod parse_netcheck_method(std::string_view text);
+
 struct SuiteOptions {
   std::set<ProbeKind> kinds;  // empty: ping icmp mtu dns route exit-node (+ netcheck when relayed)
   std::vector<std::string> peers;  // fleet host names; empty: every other fleet host
@@ -48,11 +54,14 @@ struct SuiteOptions {
   std::chrono::milliseconds echo_timeout{1000};
   DnsServer dns;
   std::string exit_probe_address =
-      "198.51.100.1";  // only looked up with `ip route get`; no packet sent
+      "198.51.100.1";
+  std::string exit_probe_address6 = "2001:db8::1";  // the same for IPv6 ("" skips it)  // only looked up with `ip route get`; no packet sent
   std::map<std::string, std::string> route_targets;  // CIDR -> address to probe inside it
   std::optional<std::string> egress_url, egress_expect;
   std::string tailscale_cli = "tailscale";
   std::optional<std::string> socket;           // passed to the tailscale CLI for netcheck
+  NetcheckMethod netcheck = NetcheckMethod::automatic;
+  std::chrono::milliseconds stun_timeout{3000};  // the STUN exchange (capped by probe_timeout)
   std::optional<std::string> throughput_peer;  // host name or address
   std::uint16_t throughput_port = kDefaultProbePort;
   ThroughputLimits throughput;

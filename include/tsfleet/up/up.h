@@ -31,9 +31,7 @@ namespace tsfleet::up {
 
 inline constexpr int kUpSchemaVersion = 1;
 
-// A Go-style duration: "90s", "2m", "1m30s", "500ms", "1h"; a bare number means seconds.
-// nullopt when it is not one (or is negative, or absurdly long). Never throws.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+// Durations are read with tsfleet::parse_duration (tsfleet/time_text.h).
 // 61500ms -> "61.5s"; whole seconds -> "61s" (what `tailscale up --timeout=` accepts).
 std::string format_duration(std::chrono::milliseconds d);
 

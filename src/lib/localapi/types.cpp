@@ -294,7 +294,9 @@ const Schema& derp_node_schema() {
                         {TS_F("Name", string, T, name), TS_F("RegionID", int64, T, region_id),
                          TS_F("HostName", string, T, host_name), TS_F("IPv4", string, T, ipv4),
                          TS_F("IPv6", string, T, ipv6), TS_F("STUNPort", int64, T, stun_port),
-                         TS_F("DERPPort", int64, T, derp_port)}};
+                         TS_F("DERPPort", int64, T, derp_port),
+                         TS_F("STUNOnly", boolean, T, stun_only),
+                         TS_F("STUNTestIP", string, T, stun_test_ip)}};
   return s;
 }
 

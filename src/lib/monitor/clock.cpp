@@ -8,64 +8,6 @@
 
 namespace tsfleet::monitor {
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) noexcept {
-  using namespace std::chrono;
-  if (s.empty() || s.size() > 64) return std::nullopt;
-  // A bare number: seconds.
-  bool bare = s.find_first_not_of("0123456789") == std::string_view::npos;
-  if (bare) {
-    std::int64_t v = 0;
-    for (char c : s) {
-      if (v > std::numeric_limits<std::int64_t>::max() / 10000) return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    return milliseconds(v * 1000);
-  }
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::int64_t v = 0;
-    std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (v > 1'000'000'000'000) return std::nullopt;
-      v = v * 10 + (s[i] - '0');
-      ++i;
-    }
-    if (i == start) return std::nullopt;
-    std::int64_t unit = 0;
-    if (s.substr(i, 2) == "ms") {
-      unit = 1;
-      i += 2;
-    } else if (i < s.size()) {
-      switch (s[i]) {
-        case 's':
-          unit = 1000;
-          break;
-        case 'm':
-          unit = 60'000;
-          break;
-        case 'h':
-          unit = 3'600'000;
-          break;
-        case 'd':
-          unit = 86'400'000;
-          break;
-        case 'w':
-          unit = 7 * 86'400'000LL;
-          break;
-        default:
-          return std::nullopt;
-      }
-      ++i;
-    } else {
-      return std::nullopt;
-    }
-    if (v > (std::numeric_limits<std::int64_t>::max() - total) / unit) return std::nullopt;
-    total += v * unit;
-  }
-  return milliseconds(total);
-}
-
 std::string format_duration(std::chrono::milliseconds d) {
   std::int64_t ms = d.count();
   std::string sign;

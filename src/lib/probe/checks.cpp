@@ -19,11 +19,12 @@ Result make(const char* check, const std::string& peer) {
 
 Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
                   std::chrono::milliseconds timeout) {
-  Result r = make("icmp", peer);
-  IcmpPinger pinger;
+  const bool v6 = ip.find(':') != std::string::npos;
+  Result r = make(v6 ? "icmp6" : "icmp", peer);
+  IcmpPinger pinger(v6);
   EchoOutcome last;
   for (int i = 0; i < std::max(attempts, 1); ++i) {
-    last = pinger.echo(ip, 84, false, timeout);
+    last = pinger.echo(ip, v6 ? 104 : 84, false, timeout);  // ping's default 56-byte payload
     if (last.status == EchoOutcome::Status::reply) {
       r.outcome = Outcome::pass;
       r.summary = fmt::format("{} answers ICMP echo in {:.2f} ms", ip, last.rtt_ms);
@@ -34,7 +35,7 @@ Result icmp_check(const std::string& peer, const std::string& ip, int attempts,
   r.outcome = Outcome::fail;
   r.summary = fmt::format("{}: {}", ip, last.message);
   r.detail = fmt::format(
-      "layer: IP over the tailnet ({})\nvia a {}",
+      "layer: {} over the tailnet ({})\nvia a {}", v6 ? "IPv6" : "IP",
       last.status == EchoOutcome::Status::unreachable ? "no route or rejected" : "echo lost",
       pinger.why());
   r.fix =
@@ -119,8 +120,8 @@ Result mtu_check(const std::string& peer, const std::string& ip, int interface_m
 }
 
 Result magicdns_check(const std::string& peer, const std::string& name,
-                      const std::string& expected_ip, const DnsServer& server,
-                      std::chrono::milliseconds timeout) {
+                      const std::string& expected_ip, const std::string& expected_ipv6,
+                      const DnsServer& server, std::chrono::milliseconds timeout) {
   Result r = make("magicdns", peer);
   if (name.empty()) {
     r.outcome = Outcome::skip;
@@ -129,44 +130,60 @@ Result magicdns_check(const std::string& peer, const std::string& name,
   }
   std::string shown = name;
   if (!shown.empty() && shown.back() == '.') shown.pop_back();
-  Resolution res = resolve_ipv4(shown, server, timeout);
-  if (res.status == Resolution::Status::ok &&
-      std::find(res.addresses.begin(), res.addresses.end(), expected_ip) != res.addresses.end()) {
-    r.outcome = Outcome::pass;
-    r.summary = fmt::format("{} resolves to {} via {}", shown, expected_ip, server.to_string());
-    return r;
-  }
-  r.outcome = Outcome::fail;
-  if (res.status == Resolution::Status::ok) {
-    std::string got;
-    for (const auto& a : res.addresses) got += (got.empty() ? "" : ", ") + a;
-    r.summary = fmt::format("{} resolves to {} via {}, not to its tailnet address {}", shown, got,
-                            server.to_string(), expected_ip);
-    r.detail = "layer: DNS (a wrong answer: another resolver answers for the tailnet's names)";
-    r.fix =
-        "make MagicDNS answer: services.resolved.enable = true; and tailscale set "
-        "--accept-dns=true; check "
-        "/etc/resolv.conf or resolvectl status tailscale0 for who answers";
-  } else {
-    r.summary =
-        fmt::format("{} does not resolve via {}: {}", shown, server.to_string(), res.message);
-    r.detail = fmt::format("layer: DNS ({})", res.status == Resolution::Status::timeout
-                                                  ? "no answer: MagicDNS not reached"
-                                              : res.status == Resolution::Status::nxdomain
-                                                  ? "the name is unknown there"
-                                                  : "resolver error");
-    r.fix =
-        "tailscale set --accept-dns=true; enable MagicDNS in the admin console; on NixOS with "
-        "resolved: "
-        "services.resolved.enable = true;";
-  }
+  // One family: true when `expected` is among the answers, else `r` says what went wrong.
+  auto check = [&](const std::string& expected, bool ipv6) {
+    Resolution res = resolve_addresses(shown, server, timeout, ipv6);
+    if (res.status == Resolution::Status::ok &&
+        std::find(res.addresses.begin(), res.addresses.end(), expected) != res.addresses.end())
+      return true;
+    r.outcome = Outcome::fail;
+    const char* rr = ipv6 ? "AAAA" : "A";
+    if (res.status == Resolution::Status::ok) {
+      std::string got;
+      for (const auto& a : res.addresses) got += (got.empty() ? "" : ", ") + a;
+      r.summary = fmt::format("{} resolves ({}) to {} via {}, not to its tailnet address {}",
+                              shown, rr, got, server.to_string(), expected);
+      r.detail = "layer: DNS (a wrong answer: another resolver answers for the tailnet's names)";
+      r.fix =
+          "make MagicDNS answer: services.resolved.enable = true; and tailscale set "
+          "--accept-dns=true; check /etc/resolv.conf or resolvectl status tailscale0 for who "
+          "answers";
+    } else {
+      r.summary = fmt::format("{} does not resolve ({}) via {}: {}", shown, rr,
+                              server.to_string(), res.message);
+      r.detail = fmt::format("layer: DNS ({})", res.status == Resolution::Status::timeout
+                                                    ? "no answer: MagicDNS not reached"
+                                                : res.status == Resolution::Status::nxdomain
+                                                    ? "the name is unknown there"
+                                                : res.status == Resolution::Status::no_answer
+                                                    ? "no record of that type"
+                                                    : "resolver error");
+      r.fix =
+          "tailscale set --accept-dns=true; enable MagicDNS in the admin console; on NixOS with "
+          "resolved: services.resolved.enable = true;";
+    }
+    return false;
+  };
+  if (!check(expected_ip, false)) return r;
+  if (!expected_ipv6.empty() && !check(expected_ipv6, true)) return r;
+  r.outcome = Outcome::pass;
+  r.summary = expected_ipv6.empty()
+                  ? fmt::format("{} resolves to {} via {}", shown, expected_ip, server.to_string())
+                  : fmt::format("{} resolves to {} and {} via {}", shown, expected_ip,
+                                expected_ipv6, server.to_string());
   return r;
 }
 
 std::optional<std::string> first_host_in(const std::string& cidr) {
   auto c = parse_cidr(cidr);
-  if (!c || c->v6 || c->prefix > 32) return std::nullopt;
+  if (!c || c->is_default_route()) return std::nullopt;
   Cidr m = c->masked();
+  if (m.v6) {
+    if (m.prefix < 127) m.addr[15] |= 1;  // prefix::1
+    m.prefix = 128;
+    std::string text = m.to_string();
+    return text.substr(0, text.find('/'));
+  }
   std::uint32_t a = (std::uint32_t(m.addr[0]) << 24) | (std::uint32_t(m.addr[1]) << 16) |
                     (std::uint32_t(m.addr[2]) << 8) | m.addr[3];
   if (m.prefix < 31) a += 1;
@@ -192,10 +209,11 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
         " and approve the route in the admin console";
     return r;
   }
-  IcmpPinger pinger;
+  const bool v6 = target.find(':') != std::string::npos;
+  IcmpPinger pinger(v6);
   EchoOutcome last;
   for (int i = 0; i < 2; ++i) {
-    last = pinger.echo(target, 84, false, timeout);
+    last = pinger.echo(target, v6 ? 104 : 84, false, timeout);
     if (last.status == EchoOutcome::Status::reply) break;
   }
   if (last.status == EchoOutcome::Status::reply) {
@@ -210,7 +228,9 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
   r.detail = "layer: the subnet router " + router + " (forwarding, firewall or the LAN behind it)";
   r.fix = "on " + router +
           ": services.tailscale.useRoutingFeatures = \"server\"; (IP forwarding), check "
-          "`sysctl net.ipv4.ip_forward`, the firewall's FORWARD chain, and that " +
+          "`sysctl " +
+          std::string(v6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward") +
+          "`, the firewall's FORWARD chain, and that " +
           target +
           " is up on its LAN "
           "(or pass --route-target " +
@@ -220,7 +240,8 @@ Result subnet_route_check(sys::ProcessRunner& runner, const std::string& router,
 
 Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit_node,
                              const std::string& public_address, const std::string& interface_name) {
-  Result r = make("exit-node", exit_node);
+  const bool v6 = public_address.find(':') != std::string::npos;
+  Result r = make(v6 ? "exit-node6" : "exit-node", exit_node);
   RouteLookup rl = route_get(runner, public_address);
   if (rl.ok && rl.dev == interface_name && rl.type == "unicast") {
     r.outcome = Outcome::pass;
@@ -236,13 +257,18 @@ Result exit_node_route_check(sys::ProcessRunner& runner, const std::string& exit
                   "in the path",
                   public_address, rl.dev, rl.via.empty() ? "" : " via " + rl.via, interface_name)
             : fmt::format("no route to the internet ({}): {}", public_address, rl.error);
-  r.detail =
-      "layer: routing on this host (tailscale's table 52 default route is missing: `ip rule` / `ip "
-      "route show "
-      "table 52`)";
+  r.detail = fmt::format(
+      "layer: routing on this host (tailscale's table 52 {} default route is missing: `ip {}rule` "
+      "/ `ip {}route show table 52`)",
+      v6 ? "IPv6" : "IPv4", v6 ? "-6 " : "", v6 ? "-6 " : "");
   r.fix = "tailscale set --exit-node=" + exit_node +
           " (services.tailscale.extraSetFlags = [ \"--exit-node=" + exit_node +
           "\" ];); check the exit node offers itself (--advertise-exit-node) and is approved";
+  if (v6)
+    r.fix +=
+        "; IPv4 through the exit node but not IPv6 is the iptables-vs-nftables mismatch: "
+        "networking.nftables.enable = true; with systemd.services.tailscaled.environment."
+        "TS_DEBUG_FIREWALL_MODE = \"nftables\"; (tsfleet doctor checks it)";
   return r;
 }
 

@@ -193,14 +193,16 @@ DnsServer parse_dns_server(std::string_view text) {
   return s;
 }
 
-Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
-                        std::chrono::milliseconds timeout) {
+Resolution resolve_addresses(std::string_view name, const DnsServer& server,
+                             std::chrono::milliseconds timeout, bool ipv6) {
+  const int family = ipv6 ? AF_INET6 : AF_INET;
+  const char* rr = ipv6 ? "AAAA" : "A";
   Resolution res;
   std::string host(name);
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (server.system) {
     addrinfo hints{};
-    hints.ai_family = AF_INET;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo* list = nullptr;
     int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
@@ -212,9 +214,11 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
       return res;
     }
     for (addrinfo* i = list; i; i = i->ai_next) {
-      char text[INET_ADDRSTRLEN];
-      auto* sin = reinterpret_cast<sockaddr_in*>(i->ai_addr);
-      if (::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text)) {
+      char text[INET6_ADDRSTRLEN];
+      const void* addr =
+          ipv6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ai_addr)->sin6_addr)
+               : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ai_addr)->sin_addr);
+      if (::inet_ntop(family, addr, text, sizeof text)) {
         std::string t(text);
         if (std::find(res.addresses.begin(), res.addresses.end(), t) == res.addresses.end())
           res.addresses.push_back(t);
@@ -253,7 +257,7 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
     std::uint16_t id = static_cast<std::uint16_t>(rd());
     std::vector<std::uint8_t> q;
     try {
-      q = build_dns_query(id, host, 1);
+      q = build_dns_query(id, host, ipv6 ? 28 : 1);
     } catch (const Error& e) {
       res.message = e.what();
       return res;
@@ -294,10 +298,11 @@ Resolution resolve_ipv4(std::string_view name, const DnsServer& server,
         res.message =
             fmt::format("{} answered {} for {}", server.to_string(), rcode_name(m->rcode), host);
       } else {
-        res.addresses = m->a;
-        res.status = m->a.empty() ? Resolution::Status::no_answer : Resolution::Status::ok;
-        if (m->a.empty())
-          res.message = fmt::format("{} gave no A record for {}", server.to_string(), host);
+        res.addresses = ipv6 ? m->aaaa : m->a;
+        res.status =
+            res.addresses.empty() ? Resolution::Status::no_answer : Resolution::Status::ok;
+        if (res.addresses.empty())
+          res.message = fmt::format("{} gave no {} record for {}", server.to_string(), rr, host);
       }
       return res;
     }

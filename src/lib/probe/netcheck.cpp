@@ -88,11 +88,14 @@ std::string explain_relay(const NetcheckReport& r) {
         "paths need "
         "the other side to be reachable or a port mapping.");
   bool any_mapping = r.upnp.value_or(false) || r.pmp.value_or(false) || r.pcp.value_or(false);
+  bool mapping_checked = r.upnp || r.pmp || r.pcp;
   if (r.mapping_varies_by_dest_ip.value_or(false) && !any_mapping)
-    why.push_back(
-        "no port mapping (UPnP, NAT-PMP, PCP) on the router: enable one, or forward UDP 41641 to "
-        "this host "
-        "(services.tailscale.port, openFirewall).");
+    why.push_back(mapping_checked
+                      ? "no port mapping (UPnP, NAT-PMP, PCP) on the router: enable one, or "
+                        "forward UDP 41641 to this host (services.tailscale.port, openFirewall)."
+                      : "port mapping (UPnP, NAT-PMP, PCP) was not checked: if the router has "
+                        "none, enable one or forward UDP 41641 to this host "
+                        "(services.tailscale.port, openFirewall).");
   if (r.captive_portal.value_or(false))
     why.push_back("a captive portal intercepts traffic: log in to the network first.");
   if (r.preferred_derp == 0)
@@ -125,8 +128,10 @@ Result netcheck_result(const NetcheckReport& r, const std::vector<std::string>& 
     res.outcome = Outcome::pass;
     res.summary = fmt::format("UDP ok, {}, {}{}", nat, derp, relayed);
   }
-  res.detail = "layer: NAT traversal (netcheck)";
+  res.detail = fmt::format("layer: NAT traversal (netcheck, by {})", r.method);
   if (!r.global_v4.empty()) res.detail += fmt::format("\npublic IPv4 {}", r.global_v4);
+  if (!r.global_v6.empty()) res.detail += fmt::format("\npublic IPv6 {}", r.global_v6);
+  for (const auto& note : r.notes) res.detail += "\n" + note;
   if (!why.empty()) res.detail += "\n" + why;
   if (res.outcome != Outcome::pass)
     res.fix = !r.udp ? "allow outbound UDP from this host (41641/udp and STUN 3478/udp) in the "

@@ -49,6 +49,13 @@ std::string ipv4_of(const localapi::PeerStatus& p) {
   return p.tailscale_ips.empty() ? std::string() : p.tailscale_ips.front();
 }
 
+// The peer's IPv6 tailnet address (fd7a:115c:a1e0::/48), "" when it has none.
+std::string ipv6_of(const localapi::PeerStatus& p) {
+  for (const auto& ip : p.tailscale_ips)
+    if (ip.find(':') != std::string::npos) return ip;
+  return {};
+}
+
 std::optional<int> read_sys_mtu(const std::string& iface) {
   std::ifstream f("/sys/class/net/" + iface + "/mtu");
   int v = 0;
@@ -78,6 +85,15 @@ ProbeKind parse_probe_kind(std::string_view text) {
   throw Error(ErrorCategory::usage,
               fmt::format("--probe {}: unknown probe{} (known: {})", text,
                           near ? fmt::format("; did you mean {}?", *near) : "", list));
+}
+
+NetcheckMethod parse_netcheck_method(std::string_view text) {
+  if (text == "auto") return NetcheckMethod::automatic;
+  if (text == "cli") return NetcheckMethod::cli;
+  if (text == "stun") return NetcheckMethod::stun;
+  throw Error(ErrorCategory::usage,
+              fmt::format("--netcheck {}: want auto, cli (the tailscale CLI) or stun (built in)",
+                          text));
 }
 
 int exit_code_for(const std::vector<Result>& results, const std::vector<PeerPath>& paths) {
@@ -198,18 +214,24 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
                          return ping_result(name, ip, out, expect_direct);
                        }});
     }
-    if (kinds.count(ProbeKind::icmp))
+    if (kinds.count(ProbeKind::icmp)) {
       tasks.push_back({"icmp " + p.name, [ip, name = p.name, t = o.echo_timeout] {
                          return icmp_check(name, ip, 3, t);
                        }});
+      if (std::string ip6 = ipv6_of(*peer); !ip6.empty())
+        tasks.push_back({"icmp6 " + p.name, [ip6, name = p.name, t = o.echo_timeout] {
+                           return icmp_check(name, ip6, 3, t);
+                         }});
+    }
     if (kinds.count(ProbeKind::mtu))
       tasks.push_back({"mtu " + p.name, [ip, name = p.name, mtu, iface, t = o.echo_timeout] {
                          return mtu_check(name, ip, mtu, iface, t);
                        }});
     if (kinds.count(ProbeKind::dns))
       tasks.push_back(
-          {"dns " + p.name, [ip, name = p.name, dns = peer->dns_name, server = o.dns, dns_timeout] {
-             return magicdns_check(name, dns, ip, server, dns_timeout);
+          {"dns " + p.name, [ip, ip6 = ipv6_of(*peer), name = p.name, dns = peer->dns_name,
+                             server = o.dns, dns_timeout] {
+             return magicdns_check(name, dns, ip, ip6, server, dns_timeout);
            }});
   }
 
@@ -225,7 +247,7 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
           r.check = "subnet-route";
           r.subject.host = p.name;
           r.outcome = Outcome::skip;
-          r.summary = fmt::format("{}: only IPv4 routes are probed (give --route-target {}=ADDR)",
+          r.summary = fmt::format("{}: no address to probe inside it (give --route-target {}=ADDR)",
                                   route, route);
           fixed.push_back(r);
           continue;
@@ -242,6 +264,10 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
     tasks.push_back({"exit-node " + exit, [&env, exit, addr = o.exit_probe_address, iface] {
                        return exit_node_route_check(*env.runner, exit, addr, iface);
                      }});
+    if (!o.exit_probe_address6.empty())
+      tasks.push_back({"exit-node6 " + exit, [&env, exit, addr = o.exit_probe_address6, iface] {
+                         return exit_node_route_check(*env.runner, exit, addr, iface);
+                       }});
     if (o.egress_url)
       tasks.push_back(
           {"egress " + exit, [exit, url = *o.egress_url, expect = o.egress_expect,
@@ -253,16 +279,27 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
   report.results.insert(report.results.end(), probed.begin(), probed.end());
   for (const auto& p : paths) report.paths.push_back(*p);
 
-  // netcheck: asked for, or (by default) to explain relayed peers when the tailscale CLI is here.
+  // netcheck: asked for, or (by default) to explain relayed peers. By the tailscale CLI when it
+  // is here (it checks port mapping too), else by our own STUN to the daemon's DERP map.
   std::vector<std::string> relayed_peers;
   for (const auto& p : report.paths)
     if (relayed(p.path)) relayed_peers.push_back(p.peer);
-  bool want_netcheck =
-      kinds.count(ProbeKind::netcheck) ||
-      (default_kinds && !relayed_peers.empty() && sys::program_on_path(o.tailscale_cli));
+  bool want_netcheck = kinds.count(ProbeKind::netcheck) || (default_kinds && !relayed_peers.empty());
   if (want_netcheck) {
+    const bool by_cli = o.netcheck == NetcheckMethod::cli ||
+                        (o.netcheck == NetcheckMethod::automatic &&
+                         sys::program_on_path(o.tailscale_cli));
     try {
-      auto rep = run_netcheck(*env.runner, o.tailscale_cli, o.socket, o.probe_timeout);
+      NetcheckReport rep;
+      if (by_cli) {
+        rep = run_netcheck(*env.runner, o.tailscale_cli, o.socket, o.probe_timeout);
+      } else {
+        auto api = env.api();
+        auto targets = stun_targets(api->derp_map());
+        StunOptions so;
+        so.timeout = std::min(o.stun_timeout, o.probe_timeout);
+        rep = stun_netcheck(targets, so);
+      }
       Result r = netcheck_result(rep, relayed_peers);
       r.subject.host = self.name;
       report.results.push_back(r);
@@ -272,10 +309,16 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
       r.subject.host = self.name;
       r.outcome = kinds.count(ProbeKind::netcheck) ? Outcome::fail : Outcome::skip;
       r.summary = e.what();
-      r.detail = "layer: the tailscale CLI";
-      r.fix =
-          "install the tailscale CLI (services.tailscale.enable puts it on PATH) or pass "
-          "--tailscale PATH";
+      if (by_cli) {
+        r.detail = "layer: the tailscale CLI";
+        r.fix =
+            "install the tailscale CLI (services.tailscale.enable puts it on PATH), pass "
+            "--tailscale PATH, or use --netcheck stun";
+      } else {
+        r.detail = "layer: the daemon's DERP map (GET /localapi/v0/derpmap) or a UDP socket";
+        r.fix = "check that tailscaled is running and logged in (tsfleet status), or use "
+                "--netcheck cli";
+      }
       report.results.push_back(r);
     }
   }

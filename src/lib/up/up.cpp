@@ -142,37 +142,6 @@ std::string peer_name(const localapi::Status& st, const std::string& id_or_ip) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::optional<milliseconds> parse_duration(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 64) return std::nullopt;
-  bool bare = std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-  if (bare) {
-    if (s.size() > 9) return std::nullopt;
-    return milliseconds(std::stoll(std::string(s)) * 1000);
-  }
-  double total_ms = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == start || i - start > 12) return std::nullopt;
-    std::string num(s.substr(start, i - start));
-    if (std::count(num.begin(), num.end(), '.') > 1 || num == ".") return std::nullopt;
-    double v = std::strtod(num.c_str(), nullptr);
-    std::size_t ustart = i;
-    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    std::string_view unit = s.substr(ustart, i - ustart);
-    double scale;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else return std::nullopt;
-    total_ms += v * scale;
-  }
-  if (total_ms > 7.0 * 24 * 3'600'000) return std::nullopt;  // a week is plenty for a deadline
-  return milliseconds(static_cast<long long>(total_ms));
-}
-
 std::string format_duration(milliseconds d) {
   if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
   return fmt::format("{}ms", d.count());
