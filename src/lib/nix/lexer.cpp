@@ -224,8 +224,13 @@ void Lexer::eof_token() {
 }
 
 size_t Lexer::path_chars(size_t i) const {
+  // Inside the run found last, the run goes on to its end: `a.b.c.d` is scanned once, not once
+  // per token (which made long dotted paths quadratic).
+  if (i >= run_start_ && i <= run_end_) return run_end_ - i;
   size_t j = i;
   while (j < src_.size() && is_path_char(src_[j])) ++j;
+  run_start_ = i;
+  run_end_ = j;
   return j - i;
 }
 

@@ -84,7 +84,7 @@ class Lexer {
   void lex_in_path();
 
   size_t match_path(size_t i) const;
-  size_t path_chars(size_t i) const;
+  size_t path_chars(size_t i) const;  // the length of the run of path characters at i
 
   std::string_view src_;
   size_t i_ = 0;
@@ -93,6 +93,9 @@ class Lexer {
   LexPos prev_lexeme_ = LexPos::of(1, 1);  // start of the one before
   std::vector<uint8_t>& stack_;
   Token* t_ = nullptr;  // the token being lexed
+  // The run of path characters path_chars() found last: [run_start_, run_end_).
+  mutable size_t run_start_ = 1;
+  mutable size_t run_end_ = 0;
 };
 
 // Decodes the escapes of a "..." string chunk (\n \r \t \x, CR/CRLF -> LF), appending to out.
