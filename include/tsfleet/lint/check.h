@@ -38,7 +38,7 @@ CheckReport run_check(const CheckRequest& request);
 // The suppressions a file's comments make: `# tsfleet: ignore RULE[,RULE]` covers its own line
 // and the next; `# tsfleet: ignore-file RULE` the whole file.
 struct Suppressions {
-  std::vector<std::pair<unsigned, std::string>> lines;  // (line, rule)
+  std::vector<std::pair<unsigned, std::string>> lines;  // (line, rule), sorted by line
   std::set<std::string> file;
   bool covers(const Finding& f) const;
 };

@@ -31,8 +31,11 @@ namespace fs = std::filesystem;
 
 bool Suppressions::covers(const Finding& f) const {
   if (file.count(f.rule)) return true;
-  for (const auto& [line, rule] : lines)
-    if (rule == f.rule && (f.subject.line == line || f.subject.line == line + 1)) return true;
+  // The comments on the finding's line and the line above (lines is sorted by line).
+  const unsigned from = f.subject.line == 0 ? 0 : f.subject.line - 1;
+  auto it = std::lower_bound(lines.begin(), lines.end(), from, [](const auto& l, unsigned n) { return l.first < n; });
+  for (; it != lines.end() && it->first <= f.subject.line; ++it)
+    if (it->second == f.rule && (f.subject.line == it->first || f.subject.line == it->first + 1)) return true;
   return false;
 }
 

@@ -391,7 +391,7 @@ class Checker {
 
   void conflicts() {
     // Each conflicting option once, at its first definition.
-    std::vector<std::string_view> reported;
+    std::unordered_set<std::string_view> reported;
     for (const auto& d : s_.definitions) {
       static constexpr std::string_view watched[] = {"services.tailscale", "networking.firewall", "networking.nat", "networking.nftables",
                                                      "services.resolved", "boot.kernel.sysctl", "systemd.services.tailscaled"};
@@ -399,8 +399,7 @@ class Checker {
       if (!ours) continue;
       const auto& e = s_.effective(d);
       if (e.state != State::conflict) continue;
-      if (std::find(reported.begin(), reported.end(), d.option) != reported.end()) continue;
-      reported.push_back(d.option);
+      if (!reported.insert(d.option).second) continue;
       std::string places;
       for (const auto* w : e.winners) places += fmt::format("{}{}:{}:{}", places.empty() ? "" : ", ", w->loc.file, w->loc.line, w->loc.col);
       add("conflicting-definitions", e.winners.back()->loc,
