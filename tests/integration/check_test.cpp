@@ -86,7 +86,7 @@ TEST_CASE("check --disable, --min-severity and suppression comments") {
   CHECK(quiet.out == "no findings\n");
 }
 
-TEST_CASE("a syntax error is reported at nix's position and exits 3; a missing path exits 2") {
+TEST_CASE("a syntax error is reported at nix's position and exits 3, a missing path exits 2") {
   auto r = run_tsfleet({"check", (source_dir() / "tests/fixtures/modules/broken").string()});
   CHECK(r.exit_code == 3);
   CHECK(r.out.find("broken/configuration.nix:4:30: error: syntax error: syntax error, unexpected '=', expecting ';'") != std::string::npos);

@@ -97,7 +97,7 @@ TEST_CASE("status in each backend state", "[localapi][client]") {
   }
 }
 
-TEST_CASE("Running: peers direct, DERP, peer relay, offline, expired; exit node; routes",
+TEST_CASE("Running: peers direct, DERP, peer relay, offline, expired, exit node, routes",
           "[localapi][client]") {
   FakeDaemon d(scenario("running.json"));
   auto c = client_for(d);
@@ -501,7 +501,7 @@ TEST_CASE("watch-ipn-bus delivers state changes and can be cancelled", "[localap
   CHECK(returned);
 }
 
-TEST_CASE("watch-ipn-bus: a bad mask is refused; a malformed line is an error",
+TEST_CASE("watch-ipn-bus: a bad mask is refused, a malformed line is an error",
           "[localapi][client]") {
   FakeDaemon d(scenario("running.json"));
   auto c = client_for(d);

@@ -203,7 +203,7 @@ TEST_CASE("monitor: bad options are usage errors", "[monitor][cli]") {
   }
 }
 
-TEST_CASE("monitor: /metrics over HTTP and the textfile pass promtool; SIGTERM stops cleanly",
+TEST_CASE("monitor: /metrics over HTTP and the textfile pass promtool, SIGTERM stops cleanly",
           "[monitor][metrics]") {
   if (!tsfleet::testing::have_program("promtool"))
     FAIL("promtool is needed (Debian package prometheus)");
@@ -326,7 +326,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "monitor --on-event: a real hook gets each event as JSON on stdin; a hanging hook is killed",
+    "monitor --on-event: a real hook gets each event as JSON on stdin, a hanging hook is killed",
     "[monitor][hooks]") {
   FakeDaemon d(scenario("monitor-fleet.json"));
   TempDir dir;

@@ -374,7 +374,7 @@ TEST_CASE("tsfleet test: a subnet router that does not forward is named as the f
 }
 
 TEST_CASE(
-    "tsfleet test: a relayed client gives exit 10 and netcheck explains it; no pong gives exit "
+    "tsfleet test: a relayed client gives exit 10 and netcheck explains it, no pong gives exit "
     "11") {
   if (!lab_available()) return;
   json relayed = {{"ping",

@@ -52,7 +52,7 @@ TEST_CASE("hosts keep the inventory's order, not alphabetical order") {
   CHECK(f.hosts[1].name == "a");
 }
 
-TEST_CASE("defaults merge into hosts; objects like firewall merge member by member") {
+TEST_CASE("defaults merge into hosts, objects like firewall merge member by member") {
   Fleet f = load_fleet(fleet_with("\"roles\": [\"client\"], \"firewall\": {\"trusted_interfaces\": [\"br0\"]}", "",
                                   "\n\"defaults\": {\"accept_dns\": false, \"firewall\": {\"open_firewall\": false}},"),
                        "f");

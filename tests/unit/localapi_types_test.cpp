@@ -243,7 +243,7 @@ TEST_CASE("deep nesting in unknown keys neither crashes nor recurses", "[localap
   CHECK(s.backend_state == BackendState::stopped);
 }
 
-TEST_CASE("prefs: NetfilterMode is an int; opt.Bool and nested objects", "[localapi][types]") {
+TEST_CASE("prefs: NetfilterMode is an int, opt.Bool and nested objects", "[localapi][types]") {
   for (auto [n, mode] : std::vector<std::pair<int, NetfilterMode>>{{0, NetfilterMode::off},
                                                                    {1, NetfilterMode::nodivert},
                                                                    {2, NetfilterMode::on},

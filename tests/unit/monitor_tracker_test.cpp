@@ -169,7 +169,7 @@ TEST_CASE("state from the IPN bus is reported at once and not again by the next 
   CHECK(t.observe(s, {}).empty());
 }
 
-TEST_CASE("health warnings appear and clear; keys enter the warning window and expire",
+TEST_CASE("health warnings appear and clear, keys enter the warning window and expire",
           "[monitor][tracker]") {
   Tracker t(TrackerOptions{hours(24 * 14)});
   Snapshot s = running({peer("web1", PeerPath::direct)});

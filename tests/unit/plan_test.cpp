@@ -128,7 +128,7 @@ TEST_CASE("release gates: fall back where the release allows, refuse where it ca
   }
 }
 
-TEST_CASE("nftables hosts get the firewall-mode fix; userspace hosts trust no interface by default") {
+TEST_CASE("nftables hosts get the firewall-mode fix, userspace hosts trust no interface by default") {
   HostPlan n = plan_of("\"roles\": [\"client\"], \"nftables\": true");
   CHECK(n.nftables);
   CHECK(n.daemon_env.at("TS_DEBUG_FIREWALL_MODE") == "nftables");

@@ -115,7 +115,7 @@ TEST_CASE("a peer relay path is named before DERP, as the CLI does") {
   CHECK(o.via == "peer-relay(198.51.100.9:7777:vni:3)");
 }
 
-TEST_CASE("per-ping timeouts are retried up to the count; no pong at all is unreachable") {
+TEST_CASE("per-ping timeouts are retried up to the count, no pong at all is unreachable") {
   ScriptedApi api;
   api.script["100.64.0.8"] = {std::nullopt, direct()};
   auto late = tailscale_ping(api, "100.64.0.8", fast(3));
@@ -302,7 +302,7 @@ const Result* find(const SuiteReport& r, const std::string& check, const std::st
 }  // namespace
 
 TEST_CASE(
-    "the suite pings every other fleet host; a relayed router fails its expectation (exit 10)") {
+    "the suite pings every other fleet host, a relayed router fails its expectation (exit 10)") {
   Setup s;
   s.api->script["100.64.0.1"] = {derp()};
   s.api->script["100.64.0.3"] = {direct()};
@@ -389,7 +389,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a transient LocalAPI transport error is retried; a persistent one ends the ping as an error") {
+    "a transient LocalAPI transport error is retried, a persistent one ends the ping as an error") {
   struct Flaky final : localapi::LocalApi {
     int failures_left;
     int calls = 0;

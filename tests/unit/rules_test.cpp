@@ -103,14 +103,14 @@ TEST_CASE("values that need evaluation are not guessed") {
   CHECK(findings.empty());
 }
 
-TEST_CASE("mkIf blocks are checked as if their condition holds; mkIf false never applies") {
+TEST_CASE("mkIf blocks are checked as if their condition holds, mkIf false never applies") {
   auto on = lint_module_text(as_module("  services.tailscale.enable = true;\n  networking.firewall = lib.mkIf config.x { enable = false; };"), {});
   CHECK(fires(on, "firewall-disabled"));
   auto off = lint_module_text(as_module("  services.tailscale.enable = true;\n  networking.firewall = lib.mkIf false { enable = false; };"), {});
   CHECK_FALSE(fires(off, "firewall-disabled"));
 }
 
-TEST_CASE("mkForce wins over the module's loose reverse-path filter; mkDefault does not") {
+TEST_CASE("mkForce wins over the module's loose reverse-path filter, mkDefault does not") {
   auto forced = lint_module_text(as_module("  services.tailscale.enable = true;\n  services.tailscale.useRoutingFeatures = \"client\";\n"
                                            "  networking.firewall.checkReversePath = lib.mkForce \"strict\";"), {});
   CHECK(fires(forced, "strict-rpfilter-with-routing"));
