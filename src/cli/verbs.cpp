@@ -35,7 +35,7 @@ const std::vector<Verb>& verbs() {
       {"monitor", "Watch health continuously: state changes, Prometheus metrics, alert hooks",
        "the local tailscaled", true, setup_monitor},
       {"doctor", "Diagnose the known failure modes on this host and print the NixOS fix",
-       "this host's /proc, /sys, /etc and tailscaled", true, setup_doctor},
+       "this host's /proc, /sys, /etc, tailscaled and its NTP servers", true, setup_doctor},
       {"probe-server", "Serve the other end of `tsfleet test --throughput` (a bounded TCP sink)", "the network only", true, setup_probe_server},
       {"completion", "Print a shell completion script (bash, zsh, fish); completes host names from the fleet file",
        "nothing", true, setup_completion},
