@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "../nix/text_hash.h"
 #include "files.h"
 #include "tsfleet/nix/parser.h"
 
@@ -566,7 +567,7 @@ void ModuleSet::ensure_index() const {
   const size_t mask = size - 1;
   for (size_t i = 0; i < n; ++i) {
     std::string_view option = definitions[i].option;
-    for (size_t k = std::hash<std::string_view>{}(option) & mask;; k = (k + 1) & mask) {
+    for (size_t k = tsfleet::detail::text_hash(option) & mask;; k = (k + 1) & mask) {
       uint32_t g = slot[k];
       if (g == 0) {
         uint32_t id = static_cast<uint32_t>(group_count_++);
@@ -593,7 +594,7 @@ uint32_t ModuleSet::group(std::string_view option) const {
   const size_t mask = slot_count_ - 1;
   const uint32_t* slot = slots();
   const uint32_t* firsts = groups();
-  for (size_t k = std::hash<std::string_view>{}(option) & mask;; k = (k + 1) & mask) {
+  for (size_t k = tsfleet::detail::text_hash(option) & mask;; k = (k + 1) & mask) {
     uint32_t g = slot[k];
     if (g == 0) return kNoGroup;
     if (definitions[firsts[2 * (g - 1)]].option == option) return g - 1;

@@ -198,6 +198,15 @@ const RuleInfo* find_rule(std::string_view id) {
 
 namespace {
 
+// find_first_of(chars), without the memchr into `chars` that libstdc++ makes per character.
+size_t find_any(std::string_view s, std::string_view chars) {
+  bool set[256] = {};
+  for (char c : chars) set[static_cast<unsigned char>(c)] = true;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (set[static_cast<unsigned char>(s[i])]) return i;
+  return std::string_view::npos;
+}
+
 const std::vector<std::string> kTailscaleOptions = {
     "enable", "package", "port", "interfaceName", "permitCertUid", "openFirewall", "useRoutingFeatures", "authKeyFile",
     "authKeyParameters", "extraUpFlags", "extraSetFlags", "extraDaemonFlags", "disableTaildrop", "disableUpstreamLogging", "derper"};
@@ -383,7 +392,7 @@ class Checker {
     const auto& daemon = s_.effective("services.tailscale.extraDaemonFlags");
     for (const auto& item : daemon.value.items) {
       if (!item.is_plain_string()) continue;
-      if (item.text.find_first_of(" \t'\"`$;&|<>\\") != std::string::npos)
+      if (find_any(item.text, " \t'\"`$;&|<>\\") != std::string::npos)
         add("daemon-flags-unescaped", item.loc,
             fmt::format("extraDaemonFlags element \"{}\" has spaces or shell characters: the module joins the flags into FLAGS= unescaped", item.text));
     }
@@ -544,7 +553,7 @@ class Checker {
         add("flag-value-split", f.loc, fmt::format("\"{}\" in {} is not a flag: each element is one --flag=value word", f.text, list));
         continue;
       }
-      auto sp = f.text.find_first_of(" \t");
+      auto sp = find_any(f.text, " \t");
       if (sp != std::string::npos && (!f.word.value || sp < f.text.find('='))) {
         std::string_view name = f.text.substr(0, sp), value = f.text.substr(sp + 1);
         add("flag-value-split", f.loc,

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <unordered_map>
 
 #include "lexer.h"
+#include "text_hash.h"
 
 namespace tsfleet::nix {
 
@@ -114,23 +114,7 @@ class DefTable {
     Def def;
   };
   // Eight bytes a step (names are short; a byte-at-a-time hash was a tenth of the parse).
-  static size_t hash(uint32_t map, std::string_view name) {
-    uint64_t h = (uint64_t{map} << 32 | name.size()) * 0x9E3779B97F4A7C15ull;
-    const char* p = name.data();
-    size_t n = name.size();
-    for (; n >= 8; p += 8, n -= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
-      h ^= h >> 31;
-    }
-    if (n > 0) {
-      uint64_t w = 0;
-      for (size_t k = 0; k < n; ++k) w |= uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
-      h = (h ^ w) * 0x94D049BB133111EBull;
-    }
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
+  static size_t hash(uint32_t map, std::string_view name) { return tsfleet::detail::text_hash(name, uint64_t{map} << 32); }
   void place(uint32_t e) {
     const Entry& entry = entries_[e - 1];
     size_t mask = slots_.size() - 1;
