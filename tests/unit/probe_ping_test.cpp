@@ -1,5 +1,6 @@
 // tailscale ping semantics, the concurrent runner, the exit-code rule and the suite's use of the
 // HostPlan, against a scripted LocalApi and a scripted process runner (no network).
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <deque>
@@ -217,15 +218,27 @@ localapi::PeerStatus peer(const std::string& name, const std::string& ip, bool o
   return p;
 }
 
+// `ip route get ADDR` answers: route_out for IPv4 addresses, route6_out for IPv6 ones. Probes run
+// concurrently, so what it saw is kept under a lock.
 struct FakeRunner final : sys::ProcessRunner {
   std::string route_out = "198.51.100.1 dev tailscale0 table 52 src 100.64.0.2 uid 0 \n    cache\n";
+  std::string route6_out =
+      "2001:db8::1 from :: dev tailscale0 table 52 src fd7a:115c:a1e0::2 metric 1024 pref medium\n";
+  std::mutex mu;
   std::vector<std::vector<std::string>> seen;
   sys::ProcessResult run(const sys::ProcessRequest& r) override {
+    std::lock_guard lock(mu);
     seen.push_back(r.argv);
     sys::ProcessResult res;
     res.exit_code = 0;
-    res.out = route_out;
+    res.out = r.argv.back().find(':') != std::string::npos ? route6_out : route_out;
     return res;
+  }
+  std::vector<std::vector<std::string>> seen_sorted() {
+    std::lock_guard lock(mu);
+    auto v = seen;
+    std::sort(v.begin(), v.end());
+    return v;
   }
 };
 
@@ -348,8 +361,12 @@ TEST_CASE("the suite checks the exit node route only on a host that uses one") {
   REQUIRE(e);
   CHECK(e->outcome == Outcome::pass);
   CHECK_THAT(e->summary, Catch::Contains("table 52"));
-  REQUIRE_FALSE(s.runner.seen.empty());
-  CHECK(s.runner.seen[0] == std::vector<std::string>{"ip", "route", "get", "198.51.100.1"});
+  const Result* e6 = find(rep, "exit-node6", "gw");
+  REQUIRE(e6);
+  CHECK(e6->outcome == Outcome::pass);
+  CHECK(s.runner.seen_sorted() ==
+        std::vector<std::vector<std::string>>{{"ip", "route", "get", "198.51.100.1"},
+                                              {"ip", "route", "get", "2001:db8::1"}});
   CHECK(rep.exit_code == 0);
 
   s.runner.route_out = "198.51.100.1 via 192.168.1.1 dev enp5s0 src 192.168.1.20 uid 0\n";
@@ -358,6 +375,7 @@ TEST_CASE("the suite checks the exit node route only on a host that uses one") {
   REQUIRE(e);
   CHECK(e->outcome == Outcome::fail);
   CHECK_THAT(e->summary, Catch::Contains("not in the path"));
+  CHECK(find(rep, "exit-node6", "gw")->outcome == Outcome::pass);
   CHECK(rep.exit_code == test_exit::failures);
 
   // desk uses no exit node: nothing to check.
