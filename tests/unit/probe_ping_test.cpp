@@ -351,6 +351,20 @@ TEST_CASE(
   CHECK(rep.exit_code == test_exit::some_unreachable);
 }
 
+TEST_CASE("netcheck by STUN with a DERP map that has no STUN server fails, not 'UDP blocked'") {
+  Setup s;
+  SuiteOptions o;
+  o.kinds = {ProbeKind::netcheck};
+  o.netcheck = NetcheckMethod::stun;
+  auto rep = run_suite(s.plans, s.host("laptop"), o, s.env);
+  const Result* n = find(rep, "netcheck", "laptop");
+  REQUIRE(n);
+  CHECK(n->outcome == Outcome::fail);
+  CHECK_THAT(n->summary, Catch::Contains("lists no STUN server"));
+  CHECK_THAT(n->summary, !Catch::Contains("UDP blocked"));
+  CHECK_THAT(n->fix, Catch::Contains("--netcheck cli"));
+}
+
 TEST_CASE("the suite checks the exit node route only on a host that uses one") {
   Setup s;
   SuiteOptions o;

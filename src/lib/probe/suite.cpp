@@ -296,6 +296,10 @@ SuiteReport run_suite(const std::vector<HostPlan>& plans, const HostPlan& self,
       } else {
         auto api = env.api();
         auto targets = stun_targets(api->derp_map());
+        if (targets.empty())
+          throw Error(ErrorCategory::daemon,
+                      "the daemon's DERP map (GET /localapi/v0/derpmap) lists no STUN server (no "
+                      "regions, or STUNPort -1 on every node): nothing to send STUN to");
         StunOptions so;
         so.timeout = std::min(o.stun_timeout, o.probe_timeout);
         rep = stun_netcheck(targets, so);
