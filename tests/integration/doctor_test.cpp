@@ -110,15 +110,7 @@ double offset_in(const json& x) {
 class Chronyd {
  public:
   explicit Chronyd(const TempDir& dir) : log_(dir / "chronyd.log") {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);  // a free port: bind 0, read it, close
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    port_ = ntohs(a.sin_port);
+    port_ = free_loopback_port(/*udp=*/true);
     fs::path conf = dir / "chrony.conf";
     write_file(conf, "port " + std::to_string(port_) +
                          "\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 10\n"

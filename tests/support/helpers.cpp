@@ -2,9 +2,12 @@
 
 #include "tsfleet/sys/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +95,20 @@ std::string BackgroundProcess::log() const { return fs::exists(log_) ? read_file
 
 std::string BackgroundProcess::err_log() const {
   return !err_log_.empty() && fs::exists(err_log_) ? read_file(err_log_) : "";
+}
+
+std::uint16_t free_loopback_port(bool udp) {
+  int fd = ::socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot find a free port on 127.0.0.1");
+  return ntohs(a.sin_port);
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {

@@ -1,6 +1,7 @@
 #pragma once
 // Test helpers shared by unit and integration tests: temporary directories, running real
 // subprocesses (the tsfleet binary, nix-instantiate, promtool, just) and reading files.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -71,6 +72,10 @@ class BackgroundProcess {
   bool reaped_ = false;
   std::filesystem::path log_, err_log_;
 };
+
+// A port on 127.0.0.1 that was free a moment ago (bound to port 0, read, closed): TCP, or UDP
+// with `udp`. Nothing listens there until the caller starts something.
+std::uint16_t free_loopback_port(bool udp = false);
 
 // Runs the tsfleet binary under test with the given arguments.
 ProcessResult run_tsfleet(const std::vector<std::string>& args, const ProcessOptions& options = {});

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <vector>
 
+#include "support/helpers.h"
 #include "support/sntp_responder.h"
 #include "tsfleet/doctor/sntp.h"
 
@@ -43,18 +44,6 @@ std::string why_rejected(const std::vector<std::uint8_t>& b, NtpTimestamp sent) 
 
 constexpr NtpTimestamp sec(std::uint64_t s, std::uint32_t frac = 0) { return (s << 32) | frac; }
 
-// A UDP port on 127.0.0.1 where nothing listens (bound, then closed).
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 }  // namespace
 
@@ -354,7 +343,7 @@ TEST_CASE("sntp: no answer, refused, and unusable answers are failures that name
   CHECK(took < 2s);
   CHECK(silent.queries() == 1);
 
-  auto refused = query_sntp({"127.0.0.1", closed_port()}, 1s);
+  auto refused = query_sntp({"127.0.0.1", tsfleet::testing::free_loopback_port(/*udp=*/true)}, 1s);
   CHECK(refused.failure == SntpFailure::refused);
   CHECK(refused.error.find("refused") != std::string::npos);
 

@@ -1,4 +1,6 @@
 #include "tsfleet/doctor/parsers.h"
+
+#include "text.h"
 #include "tsfleet/time_text.h"
 
 #include <fmt/format.h>
@@ -12,40 +14,10 @@ namespace tsfleet::doctor {
 
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> split_ws(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && is_space(s[i])) ++i;
-    size_t j = i;
-    while (j < s.size() && !is_space(s[j])) ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-template <class Fn>
-void for_each_line(std::string_view text, Fn fn) {
-  size_t i = 0;
-  while (i <= text.size()) {
-    size_t j = text.find('\n', i);
-    if (j == std::string_view::npos) j = text.size();
-    fn(text.substr(i, j - i));
-    if (j == text.size()) break;
-    i = j + 1;
-  }
-}
+using text::for_each_line;
+using text::is_space;
+using text::split_ws;
+using text::trim;
 
 std::vector<std::string_view> split_nul(std::string_view text) {
   std::vector<std::string_view> out;
@@ -215,18 +187,8 @@ std::optional<std::string> flag_value(const std::vector<std::string>& argv, std:
 }
 
 void apply_unit_environment(std::string_view unit_text, std::map<std::string, std::string>& env) {
-  bool in_service = false;
-  for_each_line(unit_text, [&](std::string_view line) {
-    std::string_view t = trim(line);
-    if (t.empty() || t.front() == '#' || t.front() == ';') return;
-    if (t.front() == '[') {
-      in_service = t == "[Service]";
-      return;
-    }
-    if (!in_service) return;
-    size_t eq = t.find('=');
-    if (eq == std::string_view::npos || trim(t.substr(0, eq)) != "Environment") return;
-    std::string_view v = trim(t.substr(eq + 1));
+  text::for_each_ini_entry(unit_text, "Service", [&](std::string_view key, std::string_view v) {
+    if (key != "Environment") return;
     if (v.empty()) {
       env.clear();
       return;

@@ -2,6 +2,8 @@
 // readers for timesyncd and chrony (pure), and query_sntp() (UDP, with one deadline).
 #include "tsfleet/doctor/sntp.h"
 
+#include "text.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
@@ -24,6 +26,12 @@ namespace tsfleet::doctor {
 
 namespace {
 
+using text::for_each_line;
+using text::is_space;
+using text::split_ws;
+using text::trim;
+
+
 // Seconds from 1900-01-01 (the NTP epoch) to 1970-01-01 (the Unix epoch).
 constexpr std::int64_t ntp_unix_offset = 2208988800LL;
 
@@ -43,37 +51,6 @@ void put32(std::uint8_t* b, std::uint32_t v) {
 void put64(std::uint8_t* b, std::uint64_t v) {
   put32(b, static_cast<std::uint32_t>(v >> 32));
   put32(b + 4, static_cast<std::uint32_t>(v));
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> words(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && is_space(s[i])) ++i;
-    size_t j = i;
-    while (j < s.size() && !is_space(s[j])) ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-template <typename F>
-void for_each_line(std::string_view text, F&& f) {
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    f(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view s) {
@@ -256,23 +233,12 @@ std::optional<TimeServer> parse_time_server(std::string_view text, std::string* 
 
 void apply_timesyncd_conf(std::string_view text, std::vector<std::string>& servers,
                           std::vector<std::string>& fallback) {
-  bool in_time = false;
-  for_each_line(text, [&](std::string_view line) {
-    std::string_view t = trim(line);
-    if (t.empty() || t.front() == '#' || t.front() == ';') return;
-    if (t.front() == '[') {
-      in_time = t == "[Time]";
-      return;
-    }
-    if (!in_time) return;
-    size_t eq = t.find('=');
-    if (eq == std::string_view::npos) return;
-    std::string_view key = trim(t.substr(0, eq));
+  text::for_each_ini_entry(text, "Time", [&](std::string_view key, std::string_view value) {
     std::vector<std::string>* list = key == "NTP"           ? &servers
                                      : key == "FallbackNTP" ? &fallback
                                                             : nullptr;
     if (!list) return;
-    auto ws = words(t.substr(eq + 1));
+    auto ws = split_ws(value);
     if (ws.empty()) list->clear();
     for (auto w : ws) add_unique(*list, w);
   });
@@ -285,7 +251,7 @@ std::vector<TimeServer> parse_chrony_conf(std::string_view text,
     std::string_view t = trim(line);
     if (t.empty() || t.front() == '#' || t.front() == '!' || t.front() == ';' || t.front() == '%')
       return;
-    auto ws = words(t);
+    auto ws = split_ws(t);
     if (ws.size() < 2) return;
     std::string directive = lower(ws[0]);
     if (directive == "confdir" || directive == "sourcedir" || directive == "include") {
