@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "socket_address.h"
 #include "tsfleet/error.h"
 
 namespace tsfleet::probe {
@@ -189,45 +190,11 @@ IcmpPinger::~IcmpPinger() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-namespace {
-
-// A destination of either family.
-struct Destination {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  bool same_address(const sockaddr_storage& from) const {
-    if (from.ss_family != ss.ss_family) return false;
-    if (ss.ss_family == AF_INET)
-      return reinterpret_cast<const sockaddr_in&>(from).sin_addr.s_addr ==
-             reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr;
-    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr,
-                       &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, 16) == 0;
-  }
-};
-
-std::optional<Destination> destination(const std::string& address, bool ipv6) {
-  Destination d;
-  if (ipv6) {
-    auto& a = reinterpret_cast<sockaddr_in6&>(d.ss);
-    a.sin6_family = AF_INET6;
-    if (::inet_pton(AF_INET6, address.c_str(), &a.sin6_addr) != 1) return std::nullopt;
-    d.len = sizeof a;
-  } else {
-    auto& a = reinterpret_cast<sockaddr_in&>(d.ss);
-    a.sin_family = AF_INET;
-    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) return std::nullopt;
-    d.len = sizeof a;
-  }
-  return d;
-}
-
-}  // namespace
-
 EchoOutcome IcmpPinger::echo(const std::string& address, std::size_t packet_size,
                              bool dont_fragment, std::chrono::milliseconds timeout) {
   EchoOutcome out;
-  auto dst = destination(address, ipv6_);
-  if (!dst) {
+  auto dst = socket_address(address, 0);
+  if (!dst || dst->ipv6() != ipv6_) {
     out.status = EchoOutcome::Status::error;
     out.message = fmt::format("not an {} address: {}", ipv6_ ? "IPv6" : "IPv4", address);
     return out;
@@ -261,8 +228,7 @@ EchoOutcome IcmpPinger::echo(const std::string& address, std::size_t packet_size
   }
 
   auto start = Clock::now();
-  if (::sendto(fd_, pkt.data(), pkt.size(), 0, reinterpret_cast<const sockaddr*>(&dst->ss),
-               dst->len) < 0) {
+  if (::sendto(fd_, pkt.data(), pkt.size(), 0, dst->get(), dst->len) < 0) {
     int e = errno;
     if (e == EMSGSIZE) {
       out.status = EchoOutcome::Status::too_big;
@@ -338,7 +304,7 @@ EchoOutcome IcmpPinger::echo(const std::string& address, std::size_t packet_size
     auto parsed = ipv6_ ? parse_icmp6_packet(got)
                         : parse_icmp_packet(got, kind_ == IcmpSocketKind::raw);
     if (!parsed) continue;
-    if (parsed->type == echo_reply && dst->same_address(from) && parsed->seq == seq &&
+    if (parsed->type == echo_reply && dst->same_host(from) && parsed->seq == seq &&
         (kind_ == IcmpSocketKind::datagram || parsed->id == id_)) {
       out.status = EchoOutcome::Status::reply;
       out.rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

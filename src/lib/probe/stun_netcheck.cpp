@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "socket_address.h"
 #include "tsfleet/error.h"
 #include "tsfleet/probe/netcheck.h"
 
@@ -24,9 +25,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// `text` is an address literal of `family`.
 bool is_literal(const std::string& text, int family) {
-  unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(family, text.c_str(), buf) == 1;
+  auto a = socket_address(text, 0);
+  return a && a->ipv6() == (family == AF_INET6);
 }
 
 std::vector<std::string> resolve(const std::string& host, int family) {
@@ -52,7 +54,7 @@ std::vector<std::string> resolve(const std::string& host, int family) {
 
 class UdpSocket {
  public:
-  explicit UdpSocket(int family) : family_(family) {
+  explicit UdpSocket(int family) {
     fd_ = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
       error_ = std::strerror(errno);
@@ -73,29 +75,15 @@ class UdpSocket {
 
   // sendto; "" on success, else the error text.
   std::string send(const StunTarget& t, const std::vector<std::uint8_t>& msg) const {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (family_ == AF_INET) {
-      auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-      sa->sin_family = AF_INET;
-      sa->sin_port = htons(t.port);
-      ::inet_pton(AF_INET, t.ip.c_str(), &sa->sin_addr);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-      sa->sin6_family = AF_INET6;
-      sa->sin6_port = htons(t.port);
-      ::inet_pton(AF_INET6, t.ip.c_str(), &sa->sin6_addr);
-      len = sizeof(sockaddr_in6);
-    }
-    if (::sendto(fd_, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+    auto to = socket_address(t.ip, t.port);
+    if (!to) return "not an address: " + t.ip;
+    if (::sendto(fd_, msg.data(), msg.size(), 0, to->get(), to->len) < 0)
       return std::strerror(errno);
     return {};
   }
 
  private:
   int fd_ = -1;
-  int family_;
   std::string error_;
 };
 
