@@ -333,14 +333,26 @@ class Up {
   std::string current_state() { return api_.status_without_peers(call()).backend_state_text; }
 
   // Waits out NoState and Starting (PR #338210: never run `up` before the backend is ready).
+  // Once a state is being waited out, running out of time (before or during the next status call)
+  // says which state it was.
   localapi::Status settle() {
+    std::string waiting;
+    auto leave = [&] {
+      return Error(ErrorCategory::timeout, deadline_text(fmt::format("tailscaled to leave {}", waiting)));
+    };
     for (;;) {
-      localapi::Status st = api_.status_without_peers(call());
+      if (!waiting.empty() && remaining().count() <= 0) throw leave();
+      localapi::Status st;
+      try {
+        st = api_.status_without_peers(call());
+      } catch (const Error& e) {
+        if (waiting.empty() || e.category() != ErrorCategory::timeout) throw;
+        throw leave();
+      }
       saw(st.backend_state_text);
       if (st.backend_state != BackendState::no_state && st.backend_state != BackendState::starting) return st;
+      waiting = st.backend_state_text;
       std::this_thread::sleep_for(std::min(remaining(), milliseconds(100)));
-      if (remaining().count() <= 0)
-        throw Error(ErrorCategory::timeout, deadline_text(fmt::format("tailscaled to leave {}", st.backend_state_text)));
     }
   }
 
